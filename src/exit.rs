@@ -1,0 +1,23 @@
+//! The one place where outcomes become process exit codes (shared/DESIGN.md, "Exit codes").
+
+/// What a command ended with. Commands return this; `main` only maps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked held.
+    Pass,
+    /// Some check failed or could not be decided (FAIL or UNKNOWN); evidence was still written.
+    Findings,
+    /// Interrupted by Ctrl-C or SIGTERM, after teardown.
+    Interrupted,
+}
+
+/// The tool could not run: bad config, auth, unreachable system, unsafe tenant.
+pub const COULD_NOT_RUN: i32 = 2;
+
+pub fn code(outcome: Outcome) -> i32 {
+    match outcome {
+        Outcome::Pass => 0,
+        Outcome::Findings => 1,
+        Outcome::Interrupted => 130,
+    }
+}

@@ -1,0 +1,15 @@
+//! jmlproof: audit evidence for identity lifecycle (joiner, mover, leaver)
+//! from Okta to Microsoft Entra ID and AWS IAM Identity Center.
+//!
+//! Data flows one way: sources → evidence record → verdicts → renderers → pack.
+//! This crate currently holds the foundation: configuration and secret references,
+//! the shared HTTP policy, and the embedded sandbox tenant.
+
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod exit;
+pub mod http;
+pub mod init;
+pub mod sandbox;
+pub mod secret;

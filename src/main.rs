@@ -1,0 +1,32 @@
+use clap::Parser;
+use jmlproof::cli::{Cli, Command};
+use jmlproof::exit;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sandbox(args) => jmlproof::sandbox::cmd::run(args),
+        Command::Init(args) => jmlproof::init::run(&args),
+        Command::CheckConfig(args) => jmlproof::config::check(&args.config),
+    };
+    match result {
+        Ok(outcome) => std::process::exit(exit::code(outcome)),
+        Err(err) => {
+            // One line: the error chain joined, never a stack of "error: error:".
+            eprintln!("jmlproof: {}", one_line(&err));
+            std::process::exit(exit::COULD_NOT_RUN);
+        }
+    }
+}
+
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
