@@ -1,0 +1,181 @@
+//! The embedded sandbox tenant: an emulated Okta org, Microsoft Graph with its login
+//! endpoint, and AWS (identitystore, sso-admin, CloudTrail), each on its own loopback
+//! port, plus an admin endpoint with the ground truth. A faithful emulator, not a
+//! mock: it answers in the vendors' wire formats (shared/api-fixtures) and provisions
+//! like Okta does, after configurable delays, writing every audit trail on the way.
+
+pub mod admin;
+pub mod aws;
+pub mod clock;
+pub mod cmd;
+pub mod faults;
+pub mod graph;
+pub mod ids;
+pub mod okta;
+pub mod provisioner;
+pub mod seed;
+pub mod state;
+mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use faults::Faults;
+use state::{Shared, Urls};
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    pub seed_data: SeedData,
+    pub faults: Faults,
+    /// Tenant seconds per real second.
+    pub speed: f64,
+    /// First of five consecutive ports; `None` lets the OS choose.
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedData {
+    Empty,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { seed: 42, seed_data: SeedData::Empty, faults: Faults::default(), speed: 1.0, port: None }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("unknown seed data {0:?} (expected: empty)")]
+    SeedData(String),
+}
+
+impl std::str::FromStr for SeedData {
+    type Err = SandboxError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "empty" => Ok(SeedData::Empty),
+            other => Err(SandboxError::SeedData(other.to_string())),
+        }
+    }
+}
+
+/// Everything a client needs to reach the sandbox: printed as one JSON line.
+/// The key names are a contract with scripts outside the project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoints {
+    pub okta_url: String,
+    pub okta_token: String,
+    pub graph_url: String,
+    pub login_url: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub aws_endpoint: String,
+    pub aws_region: String,
+    pub aws_access_key_id: String,
+    pub aws_secret_access_key: String,
+    pub identity_store_id: String,
+    pub instance_arn: String,
+    pub admin_url: String,
+    pub aws_account_id: String,
+    pub permission_set_arn: String,
+    pub mover_permission_set_arn: String,
+    pub okta_entra_app_id: String,
+    pub okta_aws_app_id: String,
+    pub okta_service_principal_id: String,
+    pub test_group: String,
+    pub mover_group: String,
+    pub domain: String,
+}
+
+/// A running sandbox. Dropping it stops the servers.
+pub struct Sandbox {
+    pub endpoints: Endpoints,
+    pub shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn bind(port: Option<u16>, offset: u16) -> Result<TcpListener, SandboxError> {
+    let port = port.map(|p| p.saturating_add(offset)).unwrap_or(0);
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await.map_err(|source| SandboxError::Bind { port, source })
+}
+
+impl Sandbox {
+    pub async fn start(opts: Options) -> Result<Sandbox, SandboxError> {
+        let listeners = [bind(opts.port, 0).await?, bind(opts.port, 1).await?, bind(opts.port, 2).await?, bind(opts.port, 3).await?, bind(opts.port, 4).await?];
+        let url = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+        let urls = Urls { okta: url(&listeners[0]), graph: url(&listeners[1]), login: url(&listeners[2]), aws: url(&listeners[3]), admin: format!("{}/_sandbox", url(&listeners[4])) };
+        let mut rng = ids::Rng::new(opts.seed);
+        let id = seed::identity(&mut rng);
+        let clock = clock::Clock::new(chrono::Utc::now(), opts.speed);
+        let tenant = match opts.seed_data {
+            SeedData::Empty => seed::empty(&mut rng, &id, clock.now(), &opts.faults.aws.session_duration),
+        };
+        let shared = Shared::new(tenant, clock, opts.faults, id.clone(), urls.clone(), provisioner::Queues::default());
+        provisioner::start(&shared);
+        let (graph, login) = graph::routers(shared.clone());
+        let routers = [okta::router(shared.clone()), graph, login, aws::router(shared.clone()), admin::router(shared.clone())];
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for (listener, router) in listeners.into_iter().zip(routers) {
+            let mut rx = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+            }));
+        }
+        let endpoints = Endpoints {
+            okta_url: urls.okta.clone(),
+            okta_token: id.okta_token.clone(),
+            graph_url: urls.graph.clone(),
+            login_url: urls.login.clone(),
+            tenant_id: id.tenant_id.clone(),
+            client_id: id.client_id.clone(),
+            client_secret: id.client_secret.clone(),
+            aws_endpoint: urls.aws.clone(),
+            aws_region: id.aws_region.clone(),
+            aws_access_key_id: id.aws_access_key_id.clone(),
+            aws_secret_access_key: id.aws_secret_access_key.clone(),
+            identity_store_id: id.identity_store_id.clone(),
+            instance_arn: id.instance_arn.clone(),
+            admin_url: urls.admin.clone(),
+            aws_account_id: id.aws_account_id.clone(),
+            permission_set_arn: id.permission_set_arn.clone(),
+            mover_permission_set_arn: id.mover_permission_set_arn.clone(),
+            okta_entra_app_id: id.okta_entra_app_id.clone(),
+            okta_aws_app_id: id.okta_aws_app_id.clone(),
+            okta_service_principal_id: id.okta_service_principal_id.clone(),
+            test_group: id.test_group.clone(),
+            mover_group: id.mover_group.clone(),
+            domain: id.domain.clone(),
+        };
+        Ok(Sandbox { endpoints, shared, stop, tasks })
+    }
+
+    /// Waits until every queued provisioning job has run (tests await this instead of sleeping).
+    pub async fn settled(&self) {
+        while self.shared.queues.pending() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the servers and waits for them to finish their in-flight requests.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

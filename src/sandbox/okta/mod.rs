@@ -1,0 +1,148 @@
+//! The emulated Okta org: management API (users, groups, apps) and the System Log,
+//! with SSWS auth, rate-limit headers and 429s, and Okta's error bodies.
+
+pub mod filter;
+mod handlers;
+pub mod store;
+mod syslog;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::state::{Shared, System};
+use super::web::{self, Hit};
+use store::Actor;
+
+pub struct OktaApi {
+    pub shared: Arc<Shared>,
+    buckets: Mutex<HashMap<&'static str, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    window_start: DateTime<Utc>,
+    used: u32,
+}
+
+/// Per-request context the middleware hands to handlers.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub request_id: String,
+    pub actor: Actor,
+    pub uri: String,
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let api = Arc::new(OktaApi { shared, buckets: Mutex::new(HashMap::new()) });
+    Router::new()
+        .route("/api/v1/users", get(handlers::list_users).post(handlers::create_user))
+        .route("/api/v1/users/{id}", get(handlers::get_user).post(handlers::update_user).delete(handlers::delete_user))
+        .route("/api/v1/users/{id}/lifecycle/{action}", post(handlers::lifecycle))
+        .route("/api/v1/users/{id}/groups", get(handlers::user_groups))
+        .route("/api/v1/groups", get(handlers::list_groups).post(handlers::create_group))
+        .route("/api/v1/groups/{id}", get(handlers::get_group))
+        .route("/api/v1/groups/{id}/users", get(handlers::group_users))
+        .route("/api/v1/groups/{id}/users/{uid}", put(handlers::add_member).delete(handlers::remove_member))
+        .route("/api/v1/groups/{id}/apps", get(handlers::group_apps))
+        .route("/api/v1/apps", get(handlers::list_apps))
+        .route("/api/v1/apps/{id}", get(handlers::get_app))
+        .route("/api/v1/apps/{id}/users", get(handlers::app_users))
+        .route("/api/v1/apps/{id}/users/{uid}", get(handlers::app_user))
+        .route("/api/v1/apps/{id}/groups", get(handlers::app_groups))
+        .route("/api/v1/apps/{id}/group-push/mappings", get(handlers::push_mappings))
+        .route("/api/v1/logs", get(syslog::logs))
+        .fallback(handlers::not_found)
+        .layer(middleware::from_fn_with_state(api.clone(), gate))
+        .with_state(api)
+}
+
+/// Okta's error body. `errorLink` repeats the code; `errorCauses` may be empty.
+pub fn error(shared: &Shared, status: StatusCode, code: &str, summary: &str, causes: &[String]) -> Response {
+    let error_id = shared.tenant().rng.okta_error_id();
+    let causes: Vec<_> = causes.iter().map(|c| json!({"errorSummary": c})).collect();
+    web::json(
+        status,
+        &json!({"errorCode": code, "errorSummary": summary, "errorLink": code, "errorId": error_id, "errorCauses": causes}),
+        "application/json",
+    )
+}
+
+fn bucket_of(path: &str) -> &'static str {
+    if path.starts_with("/api/v1/logs") {
+        "logs"
+    } else if path.starts_with("/api/v1/users/") {
+        "user"
+    } else if path.starts_with("/api/v1/users") {
+        "users"
+    } else if path.starts_with("/api/v1/groups") {
+        "groups"
+    } else {
+        "apps"
+    }
+}
+
+/// Auth, faults, rate limits and the headers every Okta response carries.
+async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> Response {
+    let shared = api.shared.clone();
+    let endpoint = format!("{} {}", req.method(), req.extensions().get::<MatchedPath>().map(|m| m.as_str()).unwrap_or(req.uri().path()));
+    let hit = web::pre(&shared, System::Okta, &endpoint).await;
+    let request_id = shared.tenant().rng.request_id();
+    let now = shared.now();
+    let faults = shared.faults().okta;
+    let bucket = bucket_of(req.uri().path());
+    let limit = if bucket == "logs" { faults.logs_rate_limit } else { faults.rate_limit };
+    let window = chrono::Duration::from_std(faults.rate_window.0).unwrap_or(chrono::Duration::seconds(60));
+    let (remaining, reset, exhausted) = {
+        let mut buckets = api.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let b = buckets.entry(bucket).or_insert(Bucket { window_start: now, used: 0 });
+        if now >= b.window_start + window {
+            *b = Bucket { window_start: now, used: 0 };
+        }
+        let exhausted = b.used >= limit;
+        if !exhausted {
+            b.used += 1;
+        }
+        let reset = (b.window_start + window).timestamp() + 1;
+        (limit.saturating_sub(b.used), reset, exhausted)
+    };
+
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let mut resp = if !valid_token(&shared, &auth) {
+        error(&shared, StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided", &[])
+    } else if exhausted || hit == Hit::TooMany {
+        error(&shared, StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.", &[])
+    } else if let Hit::Server(code) = hit {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        error(&shared, status, "E0000009", "Internal Server Error", &[])
+    } else {
+        let actor = shared.tenant().okta.admin.clone().unwrap_or_else(Actor::system);
+        let uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+        req.extensions_mut().insert(Ctx { request_id: request_id.clone(), actor, uri });
+        next.run(req).await
+    };
+    let throttled = resp.status() == StatusCode::TOO_MANY_REQUESTS;
+    let h = resp.headers_mut();
+    web::set(h, "date", &web::http_date(now));
+    web::set(h, "x-okta-request-id", &request_id);
+    web::set(h, "x-rate-limit-limit", &limit.to_string());
+    web::set(h, "x-rate-limit-remaining", &if throttled { 0 } else { remaining }.to_string());
+    web::set(h, "x-rate-limit-reset", &reset.to_string());
+    web::set(h, "cache-control", "no-cache, no-store");
+    resp
+}
+
+fn valid_token(shared: &Shared, auth: &str) -> bool {
+    match auth.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("SSWS") => token == shared.id.okta_token,
+        _ => false,
+    }
+}
