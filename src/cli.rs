@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "jmlproof", version, about = "Joiner/mover/leaver evidence for Okta → Entra ID and AWS IAM Identity Center")]
+#[command(
+    name = "jmlproof",
+    version,
+    about = "Joiner/mover/leaver evidence for Okta → Entra ID and AWS IAM Identity Center"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -18,11 +18,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("invalid duration {text:?}: expected a number at {rest:?}"));
+            return Err(format!(
+                "invalid duration {text:?}: expected a number at {rest:?}"
+            ));
         }
-        let value: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: bad number {:?}", &rest[..num_len]))?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| {
+            format!(
+                "invalid duration {text:?}: bad number {:?}",
+                &rest[..num_len]
+            )
+        })?;
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -40,7 +45,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                     "invalid duration {text:?}: missing unit (use d, h, m, s or ms, e.g. \"{value}s\")"
                 ));
             }
-            other => return Err(format!("invalid duration {text:?}: unknown unit {other:?} (use d, h, m, s or ms)")),
+            other => {
+                return Err(format!(
+                    "invalid duration {text:?}: unknown unit {other:?} (use d, h, m, s or ms)"
+                ));
+            }
         };
         total += value * secs;
     }

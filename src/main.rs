@@ -29,4 +29,3 @@ fn one_line(err: &anyhow::Error) -> String {
     }
     parts.join(": ").replace('\n', " ")
 }
-

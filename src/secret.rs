@@ -680,21 +680,6 @@ mod tests {
         assert!(err.contains("not UTF-8"), "{err}");
     }
 
-    #[cfg(unix)]
-    #[test]
-    fn unreadable_file_is_an_error() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = Scratch::new("unreadable");
-        let path = dir.0.join("k");
-        std::fs::write(&path, "x").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-        // root reads anything; the check only means something for other users.
-        if std::fs::read(&path).is_err() {
-            let err = SecretRef::File(path).resolve().unwrap_err().to_string();
-            assert!(err.contains("permission denied"), "{err}");
-        }
-    }
-
     #[test]
     fn file_value_keeps_inner_whitespace_and_drops_the_trailing_newline() {
         let dir = Scratch::new("trim");

@@ -22,7 +22,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/truth", get(truth))
         .route("/_sandbox/counts", get(counts))
         .route("/_sandbox/users", get(users))
-        .route("/_sandbox/faults", get(get_faults).put(put_faults).patch(patch_faults))
+        .route(
+            "/_sandbox/faults",
+            get(get_faults).put(put_faults).patch(patch_faults),
+        )
         .route("/_sandbox/clock", get(clock))
         .route("/_sandbox/clock/advance", post(advance))
         .with_state(shared)
@@ -41,13 +44,21 @@ async fn truth(State(s): S, RawQuery(q): RawQuery) -> Response {
     let q = q.as_deref().map(form_pairs).unwrap_or_default();
     let who = first(&q, "okta_user_id");
     let t = s.tenant();
-    let rows: Vec<&super::state::Truth> = t.truth.iter().filter(|r| who.is_none_or(|w| r.okta_user_id == w)).collect();
+    let rows: Vec<&super::state::Truth> = t
+        .truth
+        .iter()
+        .filter(|r| who.is_none_or(|w| r.okta_user_id == w))
+        .collect();
     ok(json!({"truth": rows}))
 }
 
 async fn counts(State(s): S) -> Response {
     let t = s.tenant();
-    let calls: Vec<Value> = t.calls.iter().map(|((sys, ep), n)| json!({"system": sys, "endpoint": ep, "calls": n})).collect();
+    let calls: Vec<Value> = t
+        .calls
+        .iter()
+        .map(|((sys, ep), n)| json!({"system": sys, "endpoint": ep, "calls": n}))
+        .collect();
     ok(json!({
         "okta": {"users": t.okta.users.len(), "deprovisioned": t.okta.users.values().filter(|u| u.status == "DEPROVISIONED").count(), "log_events": t.okta.log.len()},
         "entra": {"users": t.entra.users.len(), "enabled": t.entra.users.values().filter(|u| u.account_enabled).count(), "deleted": t.entra.deleted.len(), "audits": t.entra.audits.len()},
@@ -62,9 +73,27 @@ async fn users(State(s): S, RawQuery(q): RawQuery) -> Response {
     let q = q.as_deref().map(form_pairs).unwrap_or_default();
     let prefix = first(&q, "prefix").unwrap_or("").to_lowercase();
     let t = s.tenant();
-    let okta: Vec<Value> = t.okta.users.values().filter(|u| u.login().to_lowercase().starts_with(&prefix)).map(|u| json!({"id": u.id, "login": u.login(), "status": u.status})).collect();
-    let entra: Vec<Value> = t.entra.users.values().filter(|u| u.upn.to_lowercase().starts_with(&prefix)).map(|u| json!({"id": u.id, "upn": u.upn, "accountEnabled": u.account_enabled})).collect();
-    let aws: Vec<Value> = t.aws.users.values().filter(|u| u.user_name.to_lowercase().starts_with(&prefix)).map(|u| json!({"id": u.id, "userName": u.user_name, "enabled": u.enabled})).collect();
+    let okta: Vec<Value> = t
+        .okta
+        .users
+        .values()
+        .filter(|u| u.login().to_lowercase().starts_with(&prefix))
+        .map(|u| json!({"id": u.id, "login": u.login(), "status": u.status}))
+        .collect();
+    let entra: Vec<Value> = t
+        .entra
+        .users
+        .values()
+        .filter(|u| u.upn.to_lowercase().starts_with(&prefix))
+        .map(|u| json!({"id": u.id, "upn": u.upn, "accountEnabled": u.account_enabled}))
+        .collect();
+    let aws: Vec<Value> = t
+        .aws
+        .users
+        .values()
+        .filter(|u| u.user_name.to_lowercase().starts_with(&prefix))
+        .map(|u| json!({"id": u.id, "userName": u.user_name, "enabled": u.enabled}))
+        .collect();
     ok(json!({"okta": okta, "entra": entra, "aws": aws}))
 }
 
@@ -74,7 +103,11 @@ async fn get_faults(State(s): S) -> Response {
 
 /// Replaces the faults; the body is the faults file as TOML or the same shape as JSON.
 async fn put_faults(State(s): S, body: String) -> Response {
-    let parsed = if body.trim_start().starts_with('{') { serde_json::from_str::<Faults>(&body).map_err(|e| e.to_string()) } else { Faults::parse(&body, "faults") };
+    let parsed = if body.trim_start().starts_with('{') {
+        serde_json::from_str::<Faults>(&body).map_err(|e| e.to_string())
+    } else {
+        Faults::parse(&body, "faults")
+    };
     match parsed {
         Ok(f) => {
             s.set_faults(f);
@@ -101,7 +134,9 @@ async fn clock(State(s): S) -> Response {
 
 /// `{"by": "1d"}` jumps tenant time forward.
 async fn advance(State(s): S, body: String) -> Response {
-    let by = serde_json::from_str::<Value>(&body).ok().and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));
+    let by = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));
     match by.as_deref().map(crate::duration::parse) {
         Some(Ok(d)) => {
             s.clock.advance(d);

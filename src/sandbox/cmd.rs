@@ -12,8 +12,10 @@ use crate::exit::Outcome;
 pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     let faults = match &args.faults {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read faults file {}", path.display()))?;
-            super::faults::Faults::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read faults file {}", path.display()))?;
+            super::faults::Faults::parse(&text, &path.display().to_string())
+                .map_err(anyhow::Error::msg)?
         }
         None => super::faults::Faults::default(),
     };
@@ -21,9 +23,19 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         anyhow::bail!("--speed must be a positive number, got {}", args.speed);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let sandbox = Sandbox::start(Options { seed: args.seed, seed_data, faults, speed: args.speed, port: args.port }).await?;
+        let sandbox = Sandbox::start(Options {
+            seed: args.seed,
+            seed_data,
+            faults,
+            speed: args.speed,
+            port: args.port,
+        })
+        .await?;
         if let Some(path) = &args.write_config {
             write_config(path, &sandbox.endpoints)?;
         }
@@ -63,9 +75,13 @@ async fn wait_for_signal() {
 /// Writes a jmlproof.toml pointing at the sandbox. Secrets go to files beside it
 /// (mode 0600) and the config holds `file:` references to them, never the values.
 pub fn write_config(path: &Path, e: &Endpoints) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let secrets = dir.join(".jmlproof-sandbox");
-    std::fs::create_dir_all(&secrets).with_context(|| format!("cannot create {}", secrets.display()))?;
+    std::fs::create_dir_all(&secrets)
+        .with_context(|| format!("cannot create {}", secrets.display()))?;
     let put = |name: &str, value: &str| -> anyhow::Result<String> {
         let p = secrets.join(name);
         write_private(&p, value)?;
@@ -73,7 +89,13 @@ pub fn write_config(path: &Path, e: &Endpoints) -> anyhow::Result<()> {
     };
     let okta_token = put("okta_token", &e.okta_token)?;
     let client_secret = put("entra_client_secret", &e.client_secret)?;
-    let aws_credentials = put("aws_credentials", &format!("[jmlproof-sandbox]\naws_access_key_id = {}\naws_secret_access_key = {}\n", e.aws_access_key_id, e.aws_secret_access_key))?;
+    let aws_credentials = put(
+        "aws_credentials",
+        &format!(
+            "[jmlproof-sandbox]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            e.aws_access_key_id, e.aws_secret_access_key
+        ),
+    )?;
     let text = format!(
         r#"# Written by `jmlproof sandbox --write-config`: points at the sandbox on loopback.
 # Secrets are in {secrets_dir} and referenced with file:, never written here.
@@ -149,7 +171,10 @@ fn write_private(path: &Path, value: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(value.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(value.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

@@ -29,7 +29,11 @@ pub struct ApiFaults {
 
 impl OktaFaults {
     pub fn api(&self) -> ApiFaults {
-        ApiFaults { rate_429: self.rate_429, rate_5xx: self.rate_5xx, latency: self.latency }
+        ApiFaults {
+            rate_429: self.rate_429,
+            rate_5xx: self.rate_5xx,
+            latency: self.latency,
+        }
     }
 }
 
@@ -49,7 +53,14 @@ pub struct OktaFaults {
 
 impl Default for OktaFaults {
     fn default() -> Self {
-        OktaFaults { rate_429: 0.0, rate_5xx: 0.0, latency: Human(Duration::ZERO), rate_limit: 600, logs_rate_limit: 120, rate_window: Human(Duration::from_secs(60)) }
+        OktaFaults {
+            rate_429: 0.0,
+            rate_5xx: 0.0,
+            latency: Human(Duration::ZERO),
+            rate_limit: 600,
+            logs_rate_limit: 120,
+            rate_window: Human(Duration::from_secs(60)),
+        }
     }
 }
 
@@ -187,7 +198,9 @@ impl Faults {
     /// Parses a faults file; errors name the file and line.
     pub fn parse(text: &str, origin: &str) -> Result<Faults, String> {
         toml::from_str::<Faults>(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let msg = e.message().replace('\n', " ");
             match line {
                 Some(l) => format!("{origin}:{l}: {msg}"),
@@ -213,7 +226,9 @@ impl Faults {
 
     /// These faults with the keys of `text` (a faults file fragment) laid over them.
     pub fn merged(&self, text: &str) -> Result<Faults, String> {
-        let patch: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("faults: {}", e.message()))?;
+        let patch: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| format!("faults: {}", e.message()))?;
         let mut base = toml::Table::try_from(self).map_err(|e| e.to_string())?;
         for (section, value) in patch {
             match (base.get_mut(&section), value) {
@@ -223,7 +238,10 @@ impl Faults {
                 }
             }
         }
-        Faults::parse(&toml::to_string(&base).map_err(|e| e.to_string())?, "faults")
+        Faults::parse(
+            &toml::to_string(&base).map_err(|e| e.to_string())?,
+            "faults",
+        )
     }
 
     /// Settings for tests: millisecond delays, no jitter, everything healthy.
@@ -241,7 +259,11 @@ mod tests {
 
     #[test]
     fn issue_keys_mean_what_they_say() {
-        let f = Faults::parse("[entra]\ndeactivate = false\n[aws]\ndelay = \"2s\"\n", "faults.toml").unwrap();
+        let f = Faults::parse(
+            "[entra]\ndeactivate = false\n[aws]\ndelay = \"2s\"\n",
+            "faults.toml",
+        )
+        .unwrap();
         assert!(!f.entra.deactivate);
         assert!(f.aws.deactivate);
         assert_eq!(f.aws.delay.0, Duration::from_secs(2));
@@ -249,10 +271,17 @@ mod tests {
 
     #[test]
     fn merge_keeps_what_it_does_not_name() {
-        let f = Faults::fast().merged("[aws]\ndeactivate = false\n").unwrap();
+        let f = Faults::fast()
+            .merged("[aws]\ndeactivate = false\n")
+            .unwrap();
         assert!(!f.aws.deactivate);
         assert_eq!(f.entra.delay, Faults::fast().entra.delay);
-        assert!(Faults::fast().merged("[aws]\nnope = 1\n").unwrap_err().contains("nope"));
+        assert!(
+            Faults::fast()
+                .merged("[aws]\nnope = 1\n")
+                .unwrap_err()
+                .contains("nope")
+        );
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! mock: it answers in the vendors' wire formats (shared/api-fixtures) and provisions
 //! like Okta does, after configurable delays, writing every audit trail on the way.
 
+// Handlers return `Result<_, Response>` so a refusal can short-circuit with the vendor's
+// error body; that Response is built at most once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod admin;
 pub mod aws;
 pub mod clock;
@@ -46,7 +50,13 @@ pub enum SeedData {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: 42, seed_data: SeedData::Empty, faults: Faults::default(), speed: 1.0, port: None }
+        Options {
+            seed: 42,
+            seed_data: SeedData::Empty,
+            faults: Faults::default(),
+            speed: 1.0,
+            port: None,
+        }
     }
 }
 
@@ -107,24 +117,60 @@ pub struct Sandbox {
 
 async fn bind(port: Option<u16>, offset: u16) -> Result<TcpListener, SandboxError> {
     let port = port.map(|p| p.saturating_add(offset)).unwrap_or(0);
-    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await.map_err(|source| SandboxError::Bind { port, source })
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .map_err(|source| SandboxError::Bind { port, source })
 }
 
 impl Sandbox {
     pub async fn start(opts: Options) -> Result<Sandbox, SandboxError> {
-        let listeners = [bind(opts.port, 0).await?, bind(opts.port, 1).await?, bind(opts.port, 2).await?, bind(opts.port, 3).await?, bind(opts.port, 4).await?];
-        let url = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
-        let urls = Urls { okta: url(&listeners[0]), graph: url(&listeners[1]), login: url(&listeners[2]), aws: url(&listeners[3]), admin: format!("{}/_sandbox", url(&listeners[4])) };
+        let listeners = [
+            bind(opts.port, 0).await?,
+            bind(opts.port, 1).await?,
+            bind(opts.port, 2).await?,
+            bind(opts.port, 3).await?,
+            bind(opts.port, 4).await?,
+        ];
+        let url = |l: &TcpListener| {
+            l.local_addr()
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_default()
+        };
+        let urls = Urls {
+            okta: url(&listeners[0]),
+            graph: url(&listeners[1]),
+            login: url(&listeners[2]),
+            aws: url(&listeners[3]),
+            admin: format!("{}/_sandbox", url(&listeners[4])),
+        };
         let mut rng = ids::Rng::new(opts.seed);
         let id = seed::identity(&mut rng);
         let clock = clock::Clock::new(chrono::Utc::now(), opts.speed);
         let tenant = match opts.seed_data {
-            SeedData::Empty => seed::empty(&mut rng, &id, clock.now(), &opts.faults.aws.session_duration),
+            SeedData::Empty => seed::empty(
+                &mut rng,
+                &id,
+                clock.now(),
+                &opts.faults.aws.session_duration,
+            ),
         };
-        let shared = Shared::new(tenant, clock, opts.faults, id.clone(), urls.clone(), provisioner::Queues::default());
+        let shared = Shared::new(
+            tenant,
+            clock,
+            opts.faults,
+            id.clone(),
+            urls.clone(),
+            provisioner::Queues::default(),
+        );
         provisioner::start(&shared);
         let (graph, login) = graph::routers(shared.clone());
-        let routers = [okta::router(shared.clone()), graph, login, aws::router(shared.clone()), admin::router(shared.clone())];
+        let routers = [
+            okta::router(shared.clone()),
+            graph,
+            login,
+            aws::router(shared.clone()),
+            admin::router(shared.clone()),
+        ];
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         for (listener, router) in listeners.into_iter().zip(routers) {
@@ -133,7 +179,9 @@ impl Sandbox {
                 let shutdown = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await;
             }));
         }
         let endpoints = Endpoints {
@@ -161,7 +209,12 @@ impl Sandbox {
             mover_group: id.mover_group.clone(),
             domain: id.domain.clone(),
         };
-        Ok(Sandbox { endpoints, shared, stop, tasks })
+        Ok(Sandbox {
+            endpoints,
+            shared,
+            stop,
+            tasks,
+        })
     }
 
     /// Waits until every queued provisioning job has run (tests await this instead of sleeping).

@@ -35,7 +35,12 @@ pub struct Job {
 
 impl Job {
     pub fn new(leg: Leg, kind: JobKind, okta_user_id: &str, enqueued: DateTime<Utc>) -> Job {
-        Job { leg, kind, okta_user_id: okta_user_id.to_string(), enqueued }
+        Job {
+            leg,
+            kind,
+            okta_user_id: okta_user_id.to_string(),
+            enqueued,
+        }
     }
 }
 
@@ -54,7 +59,9 @@ impl Queues {
 
 /// Queues jobs; called by the Okta handlers after they release the tenant lock.
 pub fn enqueue(shared: &Shared, jobs: Vec<Job>) {
-    let Some(senders) = shared.queues.senders.get() else { return };
+    let Some(senders) = shared.queues.senders.get() else {
+        return;
+    };
     for job in jobs {
         if let Some(tx) = senders.get(&job.leg) {
             shared.queues.pending.fetch_add(1, Ordering::SeqCst);
@@ -127,7 +134,9 @@ fn event_type(kind: &JobKind) -> &'static str {
         JobKind::Create => "application.provision.user.push",
         JobKind::Update => "application.provision.user.push_profile",
         JobKind::Deactivate => "application.provision.user.deactivate",
-        JobKind::GroupAdd(_) | JobKind::GroupRemove(_) => "application.provision.group_push.push_memberships",
+        JobKind::GroupAdd(_) | JobKind::GroupRemove(_) => {
+            "application.provision.group_push.push_memberships"
+        }
     }
 }
 
@@ -137,12 +146,29 @@ fn record_failure(t: &mut Tenant, job: &Job, at: DateTime<Utc>) {
         Leg::Entra => "Service Unavailable. Errors reported by remote server: serviceNotAvailable",
     }
     .to_string();
-    let Tenant { okta, rng, truth, .. } = t;
+    let Tenant {
+        okta, rng, truth, ..
+    } = t;
     match &job.kind {
-        JobKind::GroupAdd(g) | JobKind::GroupRemove(g) => okta.record_group_push(rng, at, job.leg, g, Err(reason)),
-        kind => okta.record_push(rng, at, job.leg, &job.okta_user_id, event_type(kind), Err(reason)),
+        JobKind::GroupAdd(g) | JobKind::GroupRemove(g) => {
+            okta.record_group_push(rng, at, job.leg, g, Err(reason))
+        }
+        kind => okta.record_push(
+            rng,
+            at,
+            job.leg,
+            &job.okta_user_id,
+            event_type(kind),
+            Err(reason),
+        ),
     }
-    truth.push(Truth { leg: job.leg, action: "push_failed".into(), okta_user_id: job.okta_user_id.clone(), downstream_id: None, at });
+    truth.push(Truth {
+        leg: job.leg,
+        action: "push_failed".into(),
+        okta_user_id: job.okta_user_id.clone(),
+        downstream_id: None,
+        at,
+    });
 }
 
 /// What the app's attribute mapping sends downstream for an Okta user.
@@ -173,17 +199,40 @@ fn mapped(t: &Tenant, okta_id: &str) -> Option<Mapped> {
 }
 
 fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegFaults) {
-    let Some(m) = mapped(t, &job.okta_user_id) else { return };
-    let app_id = t.okta.app_for(job.leg).map(|a| a.id.clone()).unwrap_or_default();
+    let Some(m) = mapped(t, &job.okta_user_id) else {
+        return;
+    };
+    let app_id = t
+        .okta
+        .app_for(job.leg)
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
     let key = (app_id.clone(), job.okta_user_id.clone());
-    let downstream_id = t.okta.app_users.get(&key).and_then(|a| a.external_id.clone());
+    let downstream_id = t
+        .okta
+        .app_users
+        .get(&key)
+        .and_then(|a| a.external_id.clone());
     let audit_at = at + chrono::Duration::from_std(faults.audit_delay).unwrap_or_default();
     let audit = faults.audit.then_some(audit_at);
     let ext_mode = s.faults().aws.external_id.clone();
     let revoke_sessions = s.faults().entra.revoke_sessions;
-    let Tenant { okta, entra, aws, rng, truth, .. } = t;
+    let Tenant {
+        okta,
+        entra,
+        aws,
+        rng,
+        truth,
+        ..
+    } = t;
     let mut note = |action: &str, id: Option<String>| {
-        truth.push(Truth { leg: job.leg, action: action.into(), okta_user_id: job.okta_user_id.clone(), downstream_id: id, at })
+        truth.push(Truth {
+            leg: job.leg,
+            action: action.into(),
+            okta_user_id: job.okta_user_id.clone(),
+            downstream_id: id,
+            at,
+        })
     };
     // The Okta push event is written just after the downstream answered.
     let okta_at = at + chrono::Duration::milliseconds(5);
@@ -194,16 +243,34 @@ fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegF
                 None => entra.create_user(rng, at, audit, &m),
             };
             note("create", Some(id.clone()));
-            okta.record_push(rng, okta_at, job.leg, &m.okta_id, event_type(&job.kind), Ok(Some(id)));
+            okta.record_push(
+                rng,
+                okta_at,
+                job.leg,
+                &m.okta_id,
+                event_type(&job.kind),
+                Ok(Some(id)),
+            );
         }
         (JobKind::Create, Leg::Aws) => {
-            let ext = if ext_mode == "employee_number" { m.employee_number.clone().unwrap_or_default() } else { m.okta_id.clone() };
+            let ext = if ext_mode == "employee_number" {
+                m.employee_number.clone().unwrap_or_default()
+            } else {
+                m.okta_id.clone()
+            };
             let id = match downstream_id.filter(|id| aws.users.contains_key(id)) {
                 Some(id) => id,
                 None => aws.scim_create_user(rng, at, audit, &m, &ext),
             };
             note("create", Some(id.clone()));
-            okta.record_push(rng, okta_at, job.leg, &m.okta_id, event_type(&job.kind), Ok(Some(id)));
+            okta.record_push(
+                rng,
+                okta_at,
+                job.leg,
+                &m.okta_id,
+                event_type(&job.kind),
+                Ok(Some(id)),
+            );
         }
         (JobKind::Update, leg) => {
             let Some(id) = downstream_id else { return };
@@ -213,17 +280,32 @@ fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegF
             };
             if done {
                 note("update", Some(id.clone()));
-                okta.record_push(rng, okta_at, job.leg, &m.okta_id, event_type(&job.kind), Ok(None));
+                okta.record_push(
+                    rng,
+                    okta_at,
+                    job.leg,
+                    &m.okta_id,
+                    event_type(&job.kind),
+                    Ok(None),
+                );
             }
         }
         (JobKind::Deactivate, leg) => {
             let Some(id) = downstream_id else { return };
             let revoke = faults.revoke;
             let done = match (leg, revoke) {
-                (Leg::Entra, super::faults::Revoke::Disable) => entra.disable_user(rng, at, audit, &id, revoke_sessions),
-                (Leg::Entra, super::faults::Revoke::Delete) => entra.delete_user(rng, at, audit, &id, revoke_sessions),
-                (Leg::Aws, super::faults::Revoke::Disable) => aws.scim_patch_active(rng, at, audit, &id, false),
-                (Leg::Aws, super::faults::Revoke::Delete) => aws.scim_delete_user(rng, at, audit, &id),
+                (Leg::Entra, super::faults::Revoke::Disable) => {
+                    entra.disable_user(rng, at, audit, &id, revoke_sessions)
+                }
+                (Leg::Entra, super::faults::Revoke::Delete) => {
+                    entra.delete_user(rng, at, audit, &id, revoke_sessions)
+                }
+                (Leg::Aws, super::faults::Revoke::Disable) => {
+                    aws.scim_patch_active(rng, at, audit, &id, false)
+                }
+                (Leg::Aws, super::faults::Revoke::Delete) => {
+                    aws.scim_delete_user(rng, at, audit, &id)
+                }
             };
             if done {
                 let action = match revoke {
@@ -231,12 +313,25 @@ fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegF
                     super::faults::Revoke::Delete => "delete",
                 };
                 note(action, Some(id.clone()));
-                okta.record_push(rng, okta_at, job.leg, &m.okta_id, event_type(&job.kind), Ok(None));
+                okta.record_push(
+                    rng,
+                    okta_at,
+                    job.leg,
+                    &m.okta_id,
+                    event_type(&job.kind),
+                    Ok(None),
+                );
             }
         }
         (JobKind::GroupAdd(g) | JobKind::GroupRemove(g), leg) => {
             let add = matches!(job.kind, JobKind::GroupAdd(_));
-            let Some(target) = okta.app_for(leg).and_then(|a| a.pushes.get(g)).map(|p| p.1.clone()) else { return };
+            let Some(target) = okta
+                .app_for(leg)
+                .and_then(|a| a.pushes.get(g))
+                .map(|p| p.1.clone())
+            else {
+                return;
+            };
             let Some(uid) = downstream_id else { return };
             let done = match leg {
                 Leg::Entra => entra.set_member(rng, at, audit, &target, &uid, add),

@@ -32,8 +32,14 @@ pub fn identity(rng: &mut Rng) -> Identity {
         aws_access_key_id: format!("AKIA{}", rng.okta_id("SBX")[..16].to_uppercase()),
         aws_secret_access_key: format!("{}{}", rng.request_id(), &rng.request_id()[..8]),
         aws_account_id: format!("{:012}", rng.below(1_000_000_000_000)),
-        permission_set_arn: format!("arn:aws:sso:::permissionSet/{instance}/ps-{}", &rng.request_id()[..16]),
-        mover_permission_set_arn: format!("arn:aws:sso:::permissionSet/{instance}/ps-{}", &rng.request_id()[..16]),
+        permission_set_arn: format!(
+            "arn:aws:sso:::permissionSet/{instance}/ps-{}",
+            &rng.request_id()[..16]
+        ),
+        mover_permission_set_arn: format!(
+            "arn:aws:sso:::permissionSet/{instance}/ps-{}",
+            &rng.request_id()[..16]
+        ),
         identity_store_id: store,
         instance_arn: format!("arn:aws:sso:::instance/{instance}"),
         scim_tenant_id: format!("f3v{}", rng.guid()),
@@ -54,7 +60,11 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
         }),
         ..Okta::default()
     };
-    let mut entra = Entra { okta_sp_id: id.okta_service_principal_id.clone(), okta_sp_name: "Okta Microsoft Graph Client".into(), ..Entra::default() };
+    let mut entra = Entra {
+        okta_sp_id: id.okta_service_principal_id.clone(),
+        okta_sp_name: "Okta Microsoft Graph Client".into(),
+        ..Entra::default()
+    };
     let mut aws = Aws {
         region: id.aws_region.clone(),
         account_id: id.aws_account_id.clone(),
@@ -67,26 +77,76 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
     let mut entra_pushes = BTreeMap::new();
     let mut aws_pushes = BTreeMap::new();
     let mut group_ids = BTreeSet::new();
-    for (name, ps) in [(TEST_GROUP, &id.permission_set_arn), (MOVER_GROUP, &id.mover_permission_set_arn)] {
+    for (name, ps) in [
+        (TEST_GROUP, &id.permission_set_arn),
+        (MOVER_GROUP, &id.mover_permission_set_arn),
+    ] {
         let gid = rng.okta_id("00g");
         okta.groups.insert(
             gid.clone(),
-            OktaGroup { id: gid.clone(), name: name.into(), description: "jmlproof disposable test users".into(), created, last_updated: created, last_membership_updated: created, members: BTreeSet::new() },
+            OktaGroup {
+                id: gid.clone(),
+                name: name.into(),
+                description: "jmlproof disposable test users".into(),
+                created,
+                last_updated: created,
+                last_membership_updated: created,
+                members: BTreeSet::new(),
+            },
         );
         group_ids.insert(gid.clone());
         let eg = rng.guid();
-        entra.groups.insert(eg.clone(), EntraGroup { id: eg.clone(), display_name: name.into(), members: BTreeSet::new(), created });
-        entra_pushes.insert(gid.clone(), (format!("gPm{}", &rng.okta_id("gpm")[3..]), eg));
+        entra.groups.insert(
+            eg.clone(),
+            EntraGroup {
+                id: eg.clone(),
+                display_name: name.into(),
+                members: BTreeSet::new(),
+                created,
+            },
+        );
+        entra_pushes.insert(
+            gid.clone(),
+            (format!("gPm{}", &rng.okta_id("gpm")[3..]), eg),
+        );
         let ag = rng.identity_center_id();
         aws.groups.insert(
             ag.clone(),
-            IsGroup { id: ag.clone(), display_name: name.into(), description: None, external_id: Some((aws.issuer(), gid.clone())), members: BTreeMap::new(), created_at: created, created_by: "SCIM".into() },
+            IsGroup {
+                id: ag.clone(),
+                display_name: name.into(),
+                description: None,
+                external_id: Some((aws.issuer(), gid.clone())),
+                members: BTreeMap::new(),
+                created_at: created,
+                created_by: "SCIM".into(),
+            },
         );
-        aws_pushes.insert(gid.clone(), (format!("gPm{}", &rng.okta_id("gpm")[3..]), ag.clone()));
-        aws.assignments.push(Assignment { account_id: id.aws_account_id.clone(), permission_set_arn: ps.clone(), principal_type: "GROUP".into(), principal_id: ag });
+        aws_pushes.insert(
+            gid.clone(),
+            (format!("gPm{}", &rng.okta_id("gpm")[3..]), ag.clone()),
+        );
+        aws.assignments.push(Assignment {
+            account_id: id.aws_account_id.clone(),
+            permission_set_arn: ps.clone(),
+            principal_type: "GROUP".into(),
+            principal_id: ag,
+        });
     }
-    aws.permission_sets.push(PermissionSet { arn: id.permission_set_arn.clone(), name: "JmlTestReadOnly".into(), description: "Read-only access for jmlproof test users".into(), session_duration: session_duration.into(), created });
-    aws.permission_sets.push(PermissionSet { arn: id.mover_permission_set_arn.clone(), name: "JmlMoverPowerUser".into(), description: "Mover target access for jmlproof test users".into(), session_duration: session_duration.into(), created });
+    aws.permission_sets.push(PermissionSet {
+        arn: id.permission_set_arn.clone(),
+        name: "JmlTestReadOnly".into(),
+        description: "Read-only access for jmlproof test users".into(),
+        session_duration: session_duration.into(),
+        created,
+    });
+    aws.permission_sets.push(PermissionSet {
+        arn: id.mover_permission_set_arn.clone(),
+        name: "JmlMoverPowerUser".into(),
+        description: "Mover target access for jmlproof test users".into(),
+        session_duration: session_duration.into(),
+        created,
+    });
     okta.apps.push(OktaApp {
         id: id.okta_entra_app_id.clone(),
         label: "Microsoft Entra ID".into(),
@@ -107,5 +167,12 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
         pushes: aws_pushes,
         created,
     });
-    Tenant { rng: rng.clone(), okta, entra, aws, truth: Vec::new(), calls: BTreeMap::new() }
+    Tenant {
+        rng: rng.clone(),
+        okta,
+        entra,
+        aws,
+        truth: Vec::new(),
+        calls: BTreeMap::new(),
+    }
 }

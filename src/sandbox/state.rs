@@ -111,8 +111,22 @@ pub struct Urls {
 }
 
 impl Shared {
-    pub fn new(tenant: Tenant, clock: Clock, faults: Faults, id: Identity, urls: Urls, queues: super::provisioner::Queues) -> Arc<Shared> {
-        Arc::new(Shared { tenant: Mutex::new(tenant), clock, faults: RwLock::new(faults), id, urls, queues })
+    pub fn new(
+        tenant: Tenant,
+        clock: Clock,
+        faults: Faults,
+        id: Identity,
+        urls: Urls,
+        queues: super::provisioner::Queues,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            tenant: Mutex::new(tenant),
+            clock,
+            faults: RwLock::new(faults),
+            id,
+            urls,
+            queues,
+        })
     }
 
     /// Locks the tenant. A panic in a handler must not take the whole sandbox down,
@@ -122,7 +136,10 @@ impl Shared {
     }
 
     pub fn faults(&self) -> Faults {
-        self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn set_faults(&self, f: Faults) {

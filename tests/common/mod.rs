@@ -8,7 +8,13 @@ use jmlproof::sandbox::{Options, Sandbox};
 use serde_json::{Value, json};
 
 pub async fn start(faults: Faults) -> Sandbox {
-    Sandbox::start(Options { seed: 7, faults, ..Options::default() }).await.expect("sandbox starts")
+    Sandbox::start(Options {
+        seed: 7,
+        faults,
+        ..Options::default()
+    })
+    .await
+    .expect("sandbox starts")
 }
 
 pub async fn start_fast() -> Sandbox {
@@ -16,7 +22,10 @@ pub async fn start_fast() -> Sandbox {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
 }
 
 pub struct Okta<'a> {
@@ -34,11 +43,20 @@ impl<'a> Okta<'a> {
     }
 
     pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.c.request(method, self.url(path)).header("authorization", format!("SSWS {}", self.sb.endpoints.okta_token)).header("accept", "application/json")
+        self.c
+            .request(method, self.url(path))
+            .header(
+                "authorization",
+                format!("SSWS {}", self.sb.endpoints.okta_token),
+            )
+            .header("accept", "application/json")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.req(reqwest::Method::GET, path).send().await.expect("okta GET")
+        self.req(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("okta GET")
     }
 
     pub async fn json(&self, path: &str) -> Value {
@@ -56,31 +74,59 @@ impl<'a> Okta<'a> {
     pub async fn create(&self, login: &str, first: &str, last: &str, groups: &[String]) -> Value {
         let body = json!({"profile": {"login": login, "email": login, "firstName": first, "lastName": last, "employeeNumber": format!("E{}", login.len())},
                           "credentials": {"password": {"value": "Xq7!corr3ct-h0rse"}}, "groupIds": groups});
-        let r = self.req(reqwest::Method::POST, "/api/v1/users?activate=true").json(&body).send().await.expect("create");
+        let r = self
+            .req(reqwest::Method::POST, "/api/v1/users?activate=true")
+            .json(&body)
+            .send()
+            .await
+            .expect("create");
         assert_eq!(r.status(), 200);
         r.json().await.expect("json")
     }
 
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.req(reqwest::Method::POST, path).json(&body).send().await.expect("okta POST")
+        self.req(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("okta POST")
     }
 
     pub async fn put(&self, path: &str) -> reqwest::Response {
-        self.req(reqwest::Method::PUT, path).send().await.expect("okta PUT")
+        self.req(reqwest::Method::PUT, path)
+            .send()
+            .await
+            .expect("okta PUT")
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.req(reqwest::Method::DELETE, path).send().await.expect("okta DELETE")
+        self.req(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .expect("okta DELETE")
     }
 
     /// Every System Log event (bounded query over the last day, paged to the end).
     pub async fn events(&self) -> Vec<Value> {
         let mut out = Vec::new();
-        let since = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut url = Some(self.url(&format!("/api/v1/logs?since={since}&until={until}&limit=1000")));
+        let since = (chrono::Utc::now() - chrono::Duration::days(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let until = (chrono::Utc::now() + chrono::Duration::days(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut url = Some(self.url(&format!(
+            "/api/v1/logs?since={since}&until={until}&limit=1000"
+        )));
         while let Some(u) = url {
-            let r = self.c.get(&u).header("authorization", format!("SSWS {}", self.sb.endpoints.okta_token)).send().await.expect("logs");
+            let r = self
+                .c
+                .get(&u)
+                .header(
+                    "authorization",
+                    format!("SSWS {}", self.sb.endpoints.okta_token),
+                )
+                .send()
+                .await
+                .expect("logs");
             assert_eq!(r.status(), 200);
             url = next_link(r.headers());
             out.extend(r.json::<Vec<Value>>().await.expect("json"));
@@ -91,7 +137,13 @@ impl<'a> Okta<'a> {
 
 /// The `rel="next"` URL among Okta's `Link` headers (one header per relation).
 pub fn next_link(h: &reqwest::header::HeaderMap) -> Option<String> {
-    h.get_all("link").iter().filter_map(|v| v.to_str().ok()).find(|v| v.ends_with("rel=\"next\"")).and_then(|v| v.split_once('<')).and_then(|(_, r)| r.split_once('>')).map(|(u, _)| u.to_string())
+    h.get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.ends_with("rel=\"next\""))
+        .and_then(|v| v.split_once('<'))
+        .and_then(|(_, r)| r.split_once('>'))
+        .map(|(u, _)| u.to_string())
 }
 
 pub struct Graph<'a> {
@@ -106,17 +158,34 @@ impl<'a> Graph<'a> {
         let e = &sb.endpoints;
         let r = c
             .post(format!("{}/{}/oauth2/v2.0/token", e.login_url, e.tenant_id))
-            .form(&[("client_id", e.client_id.as_str()), ("client_secret", e.client_secret.as_str()), ("grant_type", "client_credentials"), ("scope", "https://graph.microsoft.com/.default")])
+            .form(&[
+                ("client_id", e.client_id.as_str()),
+                ("client_secret", e.client_secret.as_str()),
+                ("grant_type", "client_credentials"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
             .send()
             .await
             .expect("token");
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.expect("json");
-        Graph { sb, c, token: v["access_token"].as_str().expect("token").to_string() }
+        Graph {
+            sb,
+            c,
+            token: v["access_token"].as_str().expect("token").to_string(),
+        }
     }
 
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
-        self.c.get(format!("{}/v1.0{path_and_query}", self.sb.endpoints.graph_url)).bearer_auth(&self.token).send().await.expect("graph GET")
+        self.c
+            .get(format!(
+                "{}/v1.0{path_and_query}",
+                self.sb.endpoints.graph_url
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("graph GET")
     }
 
     pub async fn json(&self, path_and_query: &str) -> Value {
@@ -143,18 +212,36 @@ impl<'a> Graph<'a> {
 }
 
 pub async fn admin(sb: &Sandbox, path: &str) -> Value {
-    http().get(format!("{}{path}", sb.endpoints.admin_url)).send().await.expect("admin").json().await.expect("json")
+    http()
+        .get(format!("{}{path}", sb.endpoints.admin_url))
+        .send()
+        .await
+        .expect("admin")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// Lays the given faults-file keys over the current faults.
 pub async fn set_faults(sb: &Sandbox, toml: &str) {
-    let r = http().patch(format!("{}/faults", sb.endpoints.admin_url)).body(toml.to_string()).send().await.expect("admin");
+    let r = http()
+        .patch(format!("{}/faults", sb.endpoints.admin_url))
+        .body(toml.to_string())
+        .send()
+        .await
+        .expect("admin");
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
 }
 
 pub async fn aws_config(sb: &Sandbox, secret: &str) -> aws_config::SdkConfig {
     let e = &sb.endpoints;
-    let creds = aws_sdk_identitystore::config::Credentials::new(e.aws_access_key_id.clone(), secret.to_string(), None, None, "test");
+    let creds = aws_sdk_identitystore::config::Credentials::new(
+        e.aws_access_key_id.clone(),
+        secret.to_string(),
+        None,
+        None,
+        "test",
+    );
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(e.aws_region.clone()))
         .endpoint_url(e.aws_endpoint.clone())

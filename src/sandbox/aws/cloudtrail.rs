@@ -16,28 +16,82 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
 
 pub fn handle(call: &Call, op: &str) -> Response {
     if op != "LookupEvents" {
-        return error(&call.request_id, StatusCode::BAD_REQUEST, "UnknownOperationException", &format!("Operation {op} is not supported by this sandbox."), json!({}));
+        return error(
+            &call.request_id,
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("Operation {op} is not supported by this sandbox."),
+            json!({}),
+        );
     }
     if !call.api.lookup_allowed() {
-        return error(&call.request_id, StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded", json!({}));
+        return error(
+            &call.request_id,
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            "Rate exceeded",
+            json!({}),
+        );
     }
-    let attrs = call.input.get("LookupAttributes").and_then(Value::as_array).cloned().unwrap_or_default();
+    let attrs = call
+        .input
+        .get("LookupAttributes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if attrs.len() > 1 {
-        return error(&call.request_id, StatusCode::BAD_REQUEST, "InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.", json!({}));
+        return error(
+            &call.request_id,
+            StatusCode::BAD_REQUEST,
+            "InvalidLookupAttributesException",
+            "You cannot specify more than one lookup attribute.",
+            json!({}),
+        );
     }
     let attr = attrs.first().map(|a| {
-        (a.get("AttributeKey").and_then(Value::as_str).unwrap_or("").to_string(), a.get("AttributeValue").and_then(Value::as_str).unwrap_or("").to_string())
+        (
+            a.get("AttributeKey")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            a.get("AttributeValue")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        )
     });
     if let Some((k, _)) = &attr
-        && !["EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"].contains(&k.as_str())
+        && ![
+            "EventId",
+            "EventName",
+            "ReadOnly",
+            "Username",
+            "ResourceType",
+            "ResourceName",
+            "EventSource",
+            "AccessKeyId",
+        ]
+        .contains(&k.as_str())
     {
-        return error(&call.request_id, StatusCode::BAD_REQUEST, "InvalidLookupAttributesException", &format!("{k} is not a valid lookup attribute key."), json!({}));
+        return error(
+            &call.request_id,
+            StatusCode::BAD_REQUEST,
+            "InvalidLookupAttributesException",
+            &format!("{k} is not a valid lookup attribute key."),
+            json!({}),
+        );
     }
     let now = call.api.shared.now();
     let start = time(call.input.get("StartTime")).unwrap_or(now - chrono::Duration::days(90));
     let end = time(call.input.get("EndTime")).unwrap_or(now);
     if start > end {
-        return error(&call.request_id, StatusCode::BAD_REQUEST, "InvalidTimeRangeException", "Start time must be before end time.", json!({}));
+        return error(
+            &call.request_id,
+            StatusCode::BAD_REQUEST,
+            "InvalidTimeRangeException",
+            "Start time must be before end time.",
+            json!({}),
+        );
     }
     let oldest = now - chrono::Duration::days(90);
     let t = call.api.shared.tenant();
@@ -59,7 +113,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             },
         })
         .collect();
-    events.sort_by(|a, b| b.time.cmp(&a.time));
+    events.sort_by_key(|e| std::cmp::Reverse(e.time));
     let items: Vec<Value> = events
         .iter()
         .map(|e| {
@@ -72,11 +126,22 @@ pub fn handle(call: &Call, op: &str) -> Response {
         })
         .collect();
     drop(t);
-    if call.input.get("MaxResults").is_some_and(|v| v.as_i64().is_some_and(|n| n > 50)) {
-        return validation(call, "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50");
+    if call
+        .input
+        .get("MaxResults")
+        .is_some_and(|v| v.as_i64().is_some_and(|n| n > 50))
+    {
+        return validation(
+            call,
+            "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
+        );
     }
     match paginate(call, items, 50, 50) {
-        Ok((page, next)) => ok(strip_null(json!({"Events": page, "NextToken": next}).as_object().expect("object literal"))),
+        Ok((page, next)) => ok(strip_null(
+            json!({"Events": page, "NextToken": next})
+                .as_object()
+                .expect("object literal"),
+        )),
         Err(r) => r,
     }
 }

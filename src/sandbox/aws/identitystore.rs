@@ -7,19 +7,42 @@ use serde_json::{Value, json};
 use super::{Call, error, ok, paginate, validation};
 
 fn unknown_op(call: &Call, op: &str) -> Response {
-    error(&call.request_id, StatusCode::BAD_REQUEST, "UnknownOperationException", &format!("Operation {op} is not supported by this sandbox."), json!({}))
+    error(
+        &call.request_id,
+        StatusCode::BAD_REQUEST,
+        "UnknownOperationException",
+        &format!("Operation {op} is not supported by this sandbox."),
+        json!({}),
+    )
 }
 
 fn not_found(call: &Call, kind: &str, id: &str) -> Response {
-    error(&call.request_id, StatusCode::BAD_REQUEST, "ResourceNotFoundException", &format!("{kind} not found."), json!({"ResourceType": kind, "ResourceId": id}))
+    error(
+        &call.request_id,
+        StatusCode::BAD_REQUEST,
+        "ResourceNotFoundException",
+        &format!("{kind} not found."),
+        json!({"ResourceType": kind, "ResourceId": id}),
+    )
 }
 
 pub fn handle(call: &Call, op: &str) -> Response {
     let store_id = call.api.shared.id.identity_store_id.clone();
     match call.str("IdentityStoreId") {
-        None => return validation(call, "1 validation error detected: Value null at 'identityStoreId' failed to satisfy constraint: Member must not be null"),
+        None => {
+            return validation(
+                call,
+                "1 validation error detected: Value null at 'identityStoreId' failed to satisfy constraint: Member must not be null",
+            );
+        }
         Some(s) if s != store_id => {
-            return error(&call.request_id, StatusCode::BAD_REQUEST, "ResourceNotFoundException", &format!("IdentityStore not present for IdentityStoreId: {s}"), json!({"ResourceType": "IDENTITY_STORE", "ResourceId": s}));
+            return error(
+                &call.request_id,
+                StatusCode::BAD_REQUEST,
+                "ResourceNotFoundException",
+                &format!("IdentityStore not present for IdentityStoreId: {s}"),
+                json!({"ResourceType": "IDENTITY_STORE", "ResourceId": s}),
+            );
         }
         Some(_) => {}
     }
@@ -30,7 +53,10 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let users: Vec<Value> = aws.users.values().map(|u| u.to_json(&store_id)).collect();
             drop(t);
             match paginate(call, users, 100, 100) {
-                Ok((page, next)) => ok(json!({"Users": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default()),
+                Ok((page, next)) => ok(json!({"Users": page, "NextToken": next})
+                    .as_object()
+                    .map(strip_null)
+                    .unwrap_or_default()),
                 Err(r) => r,
             }
         }
@@ -42,24 +68,50 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "GetUserId" => {
-            let alt = call.input.get("AlternateIdentifier").cloned().unwrap_or(Value::Null);
+            let alt = call
+                .input
+                .get("AlternateIdentifier")
+                .cloned()
+                .unwrap_or(Value::Null);
             let found = if let Some(ua) = alt.get("UniqueAttribute") {
-                let path = ua.get("AttributePath").and_then(Value::as_str).unwrap_or("");
-                let value = ua.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
+                let path = ua
+                    .get("AttributePath")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let value = ua
+                    .get("AttributeValue")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 match path {
-                    "userName" | "UserName" => aws.users.values().find(|u| u.user_name.eq_ignore_ascii_case(value)),
-                    "emails.value" => aws.users.values().find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(value))),
+                    "userName" | "UserName" => aws
+                        .users
+                        .values()
+                        .find(|u| u.user_name.eq_ignore_ascii_case(value)),
+                    "emails.value" => aws.users.values().find(|u| {
+                        u.email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(value))
+                    }),
                     _ => return validation(call, &format!("{path} is not a unique attribute")),
                 }
             } else if let Some(ext) = alt.get("ExternalId") {
                 let issuer = ext.get("Issuer").and_then(Value::as_str).unwrap_or("");
                 let id = ext.get("Id").and_then(Value::as_str).unwrap_or("");
-                aws.users.values().find(|u| u.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
+                aws.users.values().find(|u| {
+                    u.external_id
+                        .as_ref()
+                        .is_some_and(|(i, e)| i == issuer && e == id)
+                })
             } else {
-                return validation(call, "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null");
+                return validation(
+                    call,
+                    "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null",
+                );
             };
             match found {
-                Some(u) => ok(json!({"IdentityStoreId": store_id, "UserId": u.id, "UserArn": format!("arn:aws:identitystore:::user/{}", u.id)})),
+                Some(u) => ok(
+                    json!({"IdentityStoreId": store_id, "UserId": u.id, "UserArn": format!("arn:aws:identitystore:::user/{}", u.id)}),
+                ),
                 None => not_found(call, "USER", ""),
             }
         }
@@ -67,7 +119,10 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let groups: Vec<Value> = aws.groups.values().map(|g| g.to_json(&store_id)).collect();
             drop(t);
             match paginate(call, groups, 100, 100) {
-                Ok((page, next)) => ok(json!({"Groups": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default()),
+                Ok((page, next)) => ok(json!({"Groups": page, "NextToken": next})
+                    .as_object()
+                    .map(strip_null)
+                    .unwrap_or_default()),
                 Err(r) => r,
             }
         }
@@ -79,10 +134,20 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "GetGroupId" => {
-            let alt = call.input.get("AlternateIdentifier").cloned().unwrap_or(Value::Null);
+            let alt = call
+                .input
+                .get("AlternateIdentifier")
+                .cloned()
+                .unwrap_or(Value::Null);
             let found = if let Some(ua) = alt.get("UniqueAttribute") {
-                let path = ua.get("AttributePath").and_then(Value::as_str).unwrap_or("");
-                let value = ua.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
+                let path = ua
+                    .get("AttributePath")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let value = ua
+                    .get("AttributeValue")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if path != "displayName" && path != "DisplayName" {
                     return validation(call, &format!("{path} is not a unique attribute"));
                 }
@@ -90,9 +155,16 @@ pub fn handle(call: &Call, op: &str) -> Response {
             } else if let Some(ext) = alt.get("ExternalId") {
                 let issuer = ext.get("Issuer").and_then(Value::as_str).unwrap_or("");
                 let id = ext.get("Id").and_then(Value::as_str).unwrap_or("");
-                aws.groups.values().find(|g| g.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
+                aws.groups.values().find(|g| {
+                    g.external_id
+                        .as_ref()
+                        .is_some_and(|(i, e)| i == issuer && e == id)
+                })
             } else {
-                return validation(call, "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null");
+                return validation(
+                    call,
+                    "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null",
+                );
             };
             match found {
                 Some(g) => ok(json!({"IdentityStoreId": store_id, "GroupId": g.id})),
@@ -101,28 +173,72 @@ pub fn handle(call: &Call, op: &str) -> Response {
         }
         "ListGroupMemberships" => {
             let gid = call.str("GroupId").unwrap_or("");
-            let Some(g) = aws.groups.get(gid) else { return not_found(call, "GROUP", gid) };
-            let items: Vec<Value> = g.members.iter().map(|(uid, m)| membership_json(&store_id, gid, uid, m)).collect();
+            let Some(g) = aws.groups.get(gid) else {
+                return not_found(call, "GROUP", gid);
+            };
+            let items: Vec<Value> = g
+                .members
+                .iter()
+                .map(|(uid, m)| membership_json(&store_id, gid, uid, m))
+                .collect();
             drop(t);
             match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default()),
+                Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next})
+                    .as_object()
+                    .map(strip_null)
+                    .unwrap_or_default()),
                 Err(r) => r,
             }
         }
         "ListGroupMembershipsForMember" => {
-            let uid = call.input.get("MemberId").and_then(|m| m.get("UserId")).and_then(Value::as_str).unwrap_or("").to_string();
-            let items: Vec<Value> = aws.groups.values().filter_map(|g| g.members.get(&uid).map(|m| membership_json(&store_id, &g.id, &uid, m))).collect();
+            let uid = call
+                .input
+                .get("MemberId")
+                .and_then(|m| m.get("UserId"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let items: Vec<Value> = aws
+                .groups
+                .values()
+                .filter_map(|g| {
+                    g.members
+                        .get(&uid)
+                        .map(|m| membership_json(&store_id, &g.id, &uid, m))
+                })
+                .collect();
             drop(t);
             match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default()),
+                Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next})
+                    .as_object()
+                    .map(strip_null)
+                    .unwrap_or_default()),
                 Err(r) => r,
             }
         }
         "IsMemberInGroups" => {
-            let uid = call.input.get("MemberId").and_then(|m| m.get("UserId")).and_then(Value::as_str).unwrap_or("").to_string();
-            let gids: Vec<String> = call.input.get("GroupIds").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let uid = call
+                .input
+                .get("MemberId")
+                .and_then(|m| m.get("UserId"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let gids: Vec<String> = call
+                .input
+                .get("GroupIds")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             if gids.is_empty() || gids.len() > 100 {
-                return validation(call, "1 validation error detected: Value at 'groupIds' failed to satisfy constraint: Member must have length between 1 and 100");
+                return validation(
+                    call,
+                    "1 validation error detected: Value at 'groupIds' failed to satisfy constraint: Member must have length between 1 and 100",
+                );
             }
             let results: Vec<Value> = gids
                 .iter()
@@ -145,5 +261,10 @@ fn membership_json(store_id: &str, gid: &str, uid: &str, m: &super::store::Membe
 
 /// AWS leaves out members that have no value (NextToken on the last page).
 pub fn strip_null(m: &serde_json::Map<String, Value>) -> Value {
-    Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+    Value::Object(
+        m.iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }

@@ -40,12 +40,21 @@ pub struct Call<'a> {
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    let api = Arc::new(AwsApi { shared, lookups: Mutex::new(VecDeque::new()) });
+    let api = Arc::new(AwsApi {
+        shared,
+        lookups: Mutex::new(VecDeque::new()),
+    });
     Router::new().route("/", post(dispatch)).with_state(api)
 }
 
 /// AWS's error shape: status 400 (500 for faults), `x-amzn-ErrorType`, `__type` and `Message`.
-pub fn error(request_id: &str, status: StatusCode, kind: &str, message: &str, extra: Value) -> Response {
+pub fn error(
+    request_id: &str,
+    status: StatusCode,
+    kind: &str,
+    message: &str,
+    extra: Value,
+) -> Response {
     let mut body = json!({"__type": kind, "Message": message});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
@@ -57,7 +66,13 @@ pub fn error(request_id: &str, status: StatusCode, kind: &str, message: &str, ex
 }
 
 pub fn validation(call: &Call, message: &str) -> Response {
-    error(&call.request_id, StatusCode::BAD_REQUEST, "ValidationException", message, json!({}))
+    error(
+        &call.request_id,
+        StatusCode::BAD_REQUEST,
+        "ValidationException",
+        message,
+        json!({}),
+    )
 }
 
 pub fn ok(body: Value) -> Response {
@@ -74,10 +89,23 @@ impl Call<'_> {
         match self.input.get("MaxResults") {
             None | Some(Value::Null) => Ok(default),
             Some(v) => match v.as_i64() {
-                Some(n) if n > max => Err(validation(self, &format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {max}"))),
-                Some(n) if n < 1 => Err(validation(self, &format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"))),
+                Some(n) if n > max => Err(validation(
+                    self,
+                    &format!(
+                        "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                    ),
+                )),
+                Some(n) if n < 1 => Err(validation(
+                    self,
+                    &format!(
+                        "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"
+                    ),
+                )),
                 Some(n) => Ok(n as usize),
-                None => Err(validation(self, "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must be a number")),
+                None => Err(validation(
+                    self,
+                    "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must be a number",
+                )),
             },
         }
     }
@@ -101,7 +129,12 @@ pub fn next_token(offset: usize) -> String {
 }
 
 /// Pages a list: returns the page and the `NextToken` if more remain.
-pub fn paginate(call: &Call, items: Vec<Value>, default: usize, max: i64) -> Result<(Vec<Value>, Option<String>), Response> {
+pub fn paginate(
+    call: &Call,
+    items: Vec<Value>,
+    default: usize,
+    max: i64,
+) -> Result<(Vec<Value>, Option<String>), Response> {
     let size = call.max_results(default, max)?;
     let offset = call.offset()?;
     let total = items.len();
@@ -111,7 +144,11 @@ pub fn paginate(call: &Call, items: Vec<Value>, default: usize, max: i64) -> Res
 }
 
 async fn dispatch(State(api): State<Arc<AwsApi>>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     // Route on the text after the last '.', so both CloudTrail target spellings work.
     let (prefix, op) = match target.rsplit_once('.') {
         Some((p, o)) => (p.rsplit('.').next().unwrap_or(p).to_string(), o.to_string()),
@@ -128,35 +165,103 @@ async fn dispatch(State(api): State<Arc<AwsApi>>, headers: HeaderMap, body: Byte
     resp
 }
 
-async fn handle(api: &AwsApi, headers: &HeaderMap, body: &[u8], prefix: &str, op: &str, hit: Hit, request_id: String) -> Response {
+async fn handle(
+    api: &AwsApi,
+    headers: &HeaderMap,
+    body: &[u8],
+    prefix: &str,
+    op: &str,
+    hit: Hit,
+    request_id: String,
+) -> Response {
     let service = match prefix {
         "AWSIdentityStore" => "identitystore",
         "SWBExternalService" => "sso",
         "CloudTrail_20131101" => "cloudtrail",
-        _ => return error(&request_id, StatusCode::BAD_REQUEST, "UnknownOperationException", "", json!({})),
+        _ => {
+            return error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                "UnknownOperationException",
+                "",
+                json!({}),
+            );
+        }
     };
     let id = &api.shared.id;
-    let secret_for = |k: &str| (k == id.aws_access_key_id).then(|| id.aws_secret_access_key.clone());
+    let secret_for =
+        |k: &str| (k == id.aws_access_key_id).then(|| id.aws_secret_access_key.clone());
     match sigv4::verify("POST", "/", "", headers, body, secret_for, Utc::now()) {
-        Err(r) => return error(&request_id, StatusCode::BAD_REQUEST, r.error_type, &r.message, json!({})),
+        Err(r) => {
+            return error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                r.error_type,
+                &r.message,
+                json!({}),
+            );
+        }
         Ok(auth) if auth.service != service => {
-            return error(&request_id, StatusCode::BAD_REQUEST, "InvalidSignatureException", &format!("Credential should be scoped to correct service: '{service}'."), json!({}));
+            return error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                "InvalidSignatureException",
+                &format!("Credential should be scoped to correct service: '{service}'."),
+                json!({}),
+            );
         }
         Ok(auth) if auth.region != id.aws_region => {
-            return error(&request_id, StatusCode::BAD_REQUEST, "InvalidSignatureException", &format!("Credential should be scoped to a valid region, not '{}'.", auth.region), json!({}));
+            return error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                "InvalidSignatureException",
+                &format!(
+                    "Credential should be scoped to a valid region, not '{}'.",
+                    auth.region
+                ),
+                json!({}),
+            );
         }
         Ok(_) => {}
     }
     match hit {
-        Hit::TooMany => return error(&request_id, StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded", json!({"RetryAfterSeconds": 1})),
-        Hit::Server(_) => return error(&request_id, StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException", "An internal error occurred.", json!({"RetryAfterSeconds": 1})),
+        Hit::TooMany => {
+            return error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                "ThrottlingException",
+                "Rate exceeded",
+                json!({"RetryAfterSeconds": 1}),
+            );
+        }
+        Hit::Server(_) => {
+            return error(
+                &request_id,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerException",
+                "An internal error occurred.",
+                json!({"RetryAfterSeconds": 1}),
+            );
+        }
         Hit::None => {}
     }
     let input = match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
         Ok(Value::Object(m)) => m,
-        _ => return error(&request_id, StatusCode::BAD_REQUEST, "SerializationException", "Start of structure or map found where not expected.", json!({})),
+        _ => {
+            return error(
+                &request_id,
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                "Start of structure or map found where not expected.",
+                json!({}),
+            );
+        }
     };
-    let call = Call { api, input, request_id };
+    let call = Call {
+        api,
+        input,
+        request_id,
+    };
     match service {
         "identitystore" => identitystore::handle(&call, op),
         "sso" => ssoadmin::handle(&call, op),
@@ -169,7 +274,10 @@ impl AwsApi {
     pub fn lookup_allowed(&self) -> bool {
         let now = self.shared.now();
         let mut q = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
-        while q.front().is_some_and(|t| *t <= now - chrono::Duration::seconds(1)) {
+        while q
+            .front()
+            .is_some_and(|t| *t <= now - chrono::Duration::seconds(1))
+        {
             q.pop_front();
         }
         if q.len() >= 2 {

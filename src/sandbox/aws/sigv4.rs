@@ -16,7 +16,10 @@ pub struct Refusal {
 }
 
 fn refuse(error_type: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal { error_type, message: message.into() }
+    Refusal {
+        error_type,
+        message: message.into(),
+    }
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
@@ -31,9 +34,12 @@ pub struct Auth {
 }
 
 pub fn parse_auth(value: &str) -> Result<Auth, Refusal> {
-    let rest = value
-        .strip_prefix("AWS4-HMAC-SHA256 ")
-        .ok_or_else(|| refuse("IncompleteSignatureException", "Authorization header requires the AWS4-HMAC-SHA256 algorithm."))?;
+    let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
+        refuse(
+            "IncompleteSignatureException",
+            "Authorization header requires the AWS4-HMAC-SHA256 algorithm.",
+        )
+    })?;
     let mut credential = None;
     let mut signed = None;
     let mut signature = None;
@@ -48,11 +54,17 @@ pub fn parse_auth(value: &str) -> Result<Auth, Refusal> {
         }
     }
     let (Some(credential), Some(signed), Some(signature)) = (credential, signed, signature) else {
-        return Err(refuse("IncompleteSignatureException", "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters."));
+        return Err(refuse(
+            "IncompleteSignatureException",
+            "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.",
+        ));
     };
     let scope: Vec<&str> = credential.split('/').collect();
     if scope.len() != 5 || scope[4] != "aws4_request" {
-        return Err(refuse("IncompleteSignatureException", format!("Credential should be scoped to a valid region and service: {credential}")));
+        return Err(refuse(
+            "IncompleteSignatureException",
+            format!("Credential should be scoped to a valid region and service: {credential}"),
+        ));
     }
     Ok(Auth {
         access_key: scope[0].into(),
@@ -77,10 +89,18 @@ fn canonical_headers(headers: &HeaderMap, names: &[String]) -> Result<String, Re
         let values: Vec<String> = headers
             .get_all(name.as_str())
             .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
         if values.is_empty() {
-            return Err(refuse("IncompleteSignatureException", format!("Signed header '{name}' is missing from the request.")));
+            return Err(refuse(
+                "IncompleteSignatureException",
+                format!("Signed header '{name}' is missing from the request."),
+            ));
         }
         out.push_str(&format!("{name}:{}\n", values.join(",")));
     }
@@ -88,30 +108,80 @@ fn canonical_headers(headers: &HeaderMap, names: &[String]) -> Result<String, Re
 }
 
 /// Verifies the request; `secret_for` maps an access key id to its secret.
-pub fn verify(method: &str, path: &str, query: &str, headers: &HeaderMap, body: &[u8], secret_for: impl Fn(&str) -> Option<String>, now: chrono::DateTime<chrono::Utc>) -> Result<Auth, Refusal> {
-    let value = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(|| refuse("MissingAuthenticationTokenException", "Missing Authentication Token"))?;
+pub fn verify(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret_for: impl Fn(&str) -> Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Auth, Refusal> {
+    let value = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            refuse(
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            )
+        })?;
     let auth = parse_auth(value)?;
-    let secret = secret_for(&auth.access_key).ok_or_else(|| refuse("UnrecognizedClientException", "The security token included in the request is invalid."))?;
+    let secret = secret_for(&auth.access_key).ok_or_else(|| {
+        refuse(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        )
+    })?;
     let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| refuse("IncompleteSignatureException", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))?;
     if !amz_date.starts_with(&auth.date) {
-        return Err(refuse("InvalidSignatureException", format!("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}'", auth.date, &amz_date[..amz_date.len().min(8)])));
+        return Err(refuse(
+            "InvalidSignatureException",
+            format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}'",
+                auth.date,
+                &amz_date[..amz_date.len().min(8)]
+            ),
+        ));
     }
     // AWS refuses signatures more than 5 minutes from its own clock (the SDK signs with the real clock).
     if let Ok(t) = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ") {
         let skew = (now - t.and_utc()).num_seconds().abs();
         if skew > 300 {
-            return Err(refuse("InvalidSignatureException", format!("Signature expired: {amz_date} is now earlier than the allowed window (5 min).")));
+            return Err(refuse(
+                "InvalidSignatureException",
+                format!(
+                    "Signature expired: {amz_date} is now earlier than the allowed window (5 min)."
+                ),
+            ));
         }
     }
     let mut names = auth.signed_headers.clone();
     names.sort();
     if !names.iter().any(|n| n == "host") {
-        return Err(refuse("InvalidSignatureException", "'Host' must be a signed header."));
+        return Err(refuse(
+            "InvalidSignatureException",
+            "'Host' must be a signed header.",
+        ));
     }
-    let payload_hash = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_else(|| hex::encode(Sha256::digest(body)));
-    let canonical = format!("{method}\n{path}\n{query}\n{}\n{}\n{payload_hash}", canonical_headers(headers, &names)?, names.join(";"));
-    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
-    let to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
+    let payload_hash = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| hex::encode(Sha256::digest(body)));
+    let canonical = format!(
+        "{method}\n{path}\n{query}\n{}\n{}\n{payload_hash}",
+        canonical_headers(headers, &names)?,
+        names.join(";")
+    );
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        auth.date, auth.region, auth.service
+    );
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
     let k = hmac(format!("AWS4{secret}").as_bytes(), auth.date.as_bytes());
     let k = hmac(&k, auth.region.as_bytes());
     let k = hmac(&k, auth.service.as_bytes());
@@ -135,7 +205,12 @@ mod tests {
     fn aws_documented_example_verifies() {
         let mut h = HeaderMap::new();
         h.insert("host", "iam.amazonaws.com".parse().unwrap());
-        h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().unwrap());
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .unwrap(),
+        );
         h.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
         h.insert(
             "authorization",
@@ -143,14 +218,66 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let now = chrono::DateTime::parse_from_rfc3339("2015-08-30T12:36:00Z").unwrap().to_utc();
-        let secret = |k: &str| (k == "AKIDEXAMPLE").then(|| "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string());
-        verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, now).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2015-08-30T12:36:00Z")
+            .unwrap()
+            .to_utc();
+        let secret = |k: &str| {
+            (k == "AKIDEXAMPLE").then(|| "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string())
+        };
+        verify(
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &h,
+            b"",
+            secret,
+            now,
+        )
+        .unwrap();
         let wrong = |_: &str| Some("not-the-secret".to_string());
-        assert_eq!(verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", wrong, now).unwrap_err().error_type, "InvalidSignatureException");
+        assert_eq!(
+            verify(
+                "GET",
+                "/",
+                "Action=ListUsers&Version=2010-05-08",
+                &h,
+                b"",
+                wrong,
+                now
+            )
+            .unwrap_err()
+            .error_type,
+            "InvalidSignatureException"
+        );
         let unknown = |_: &str| None;
-        assert_eq!(verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", unknown, now).unwrap_err().error_type, "UnrecognizedClientException");
+        assert_eq!(
+            verify(
+                "GET",
+                "/",
+                "Action=ListUsers&Version=2010-05-08",
+                &h,
+                b"",
+                unknown,
+                now
+            )
+            .unwrap_err()
+            .error_type,
+            "UnrecognizedClientException"
+        );
         let later = now + chrono::Duration::minutes(20);
-        assert!(verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, later).unwrap_err().message.contains("expired"));
+        assert!(
+            verify(
+                "GET",
+                "/",
+                "Action=ListUsers&Version=2010-05-08",
+                &h,
+                b"",
+                secret,
+                later
+            )
+            .unwrap_err()
+            .message
+            .contains("expired")
+        );
     }
 }

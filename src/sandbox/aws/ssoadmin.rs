@@ -12,8 +12,17 @@ fn check_instance(call: &Call) -> Result<(), Response> {
     let want = &call.api.shared.id.instance_arn;
     match call.str("InstanceArn") {
         Some(a) if a == want => Ok(()),
-        Some(a) => Err(error(&call.request_id, StatusCode::BAD_REQUEST, "ResourceNotFoundException", &format!("Instance {a} does not exist."), json!({}))),
-        None => Err(validation(call, "1 validation error detected: Value null at 'instanceArn' failed to satisfy constraint: Member must not be null")),
+        Some(a) => Err(error(
+            &call.request_id,
+            StatusCode::BAD_REQUEST,
+            "ResourceNotFoundException",
+            &format!("Instance {a} does not exist."),
+            json!({}),
+        )),
+        None => Err(validation(
+            call,
+            "1 validation error detected: Value null at 'instanceArn' failed to satisfy constraint: Member must not be null",
+        )),
     }
 }
 
@@ -44,54 +53,106 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let arns: Vec<Value> = aws.permission_sets.iter().map(|p| json!(p.arn)).collect();
             drop(t);
             match paginate(call, arns, 100, 100) {
-                Ok((page, next)) => ok(strip_null(json!({"PermissionSets": page, "NextToken": next}).as_object().expect("object literal"))),
+                Ok((page, next)) => ok(strip_null(
+                    json!({"PermissionSets": page, "NextToken": next})
+                        .as_object()
+                        .expect("object literal"),
+                )),
                 Err(r) => r,
             }
         }
         "DescribePermissionSet" => {
             let arn = call.str("PermissionSetArn").unwrap_or("");
             match aws.permission_sets.iter().find(|p| p.arn == arn) {
-                Some(p) => ok(json!({"PermissionSet": {"Name": p.name, "PermissionSetArn": p.arn, "Description": p.description,
-                                                        "CreatedDate": crate::sandbox::state::epoch(p.created), "SessionDuration": p.session_duration}})),
-                None => error(&call.request_id, StatusCode::BAD_REQUEST, "ResourceNotFoundException", &format!("Could not find PermissionSet with ARN {arn}."), json!({})),
+                Some(p) => ok(
+                    json!({"PermissionSet": {"Name": p.name, "PermissionSetArn": p.arn, "Description": p.description,
+                                                        "CreatedDate": crate::sandbox::state::epoch(p.created), "SessionDuration": p.session_duration}}),
+                ),
+                None => error(
+                    &call.request_id,
+                    StatusCode::BAD_REQUEST,
+                    "ResourceNotFoundException",
+                    &format!("Could not find PermissionSet with ARN {arn}."),
+                    json!({}),
+                ),
             }
         }
         "ListAccountAssignments" => {
-            let (Some(account), Some(ps)) = (call.str("AccountId"), call.str("PermissionSetArn")) else {
-                return validation(call, "2 validation errors detected: accountId and permissionSetArn must not be null");
+            let (Some(account), Some(ps)) = (call.str("AccountId"), call.str("PermissionSetArn"))
+            else {
+                return validation(
+                    call,
+                    "2 validation errors detected: accountId and permissionSetArn must not be null",
+                );
             };
-            let items: Vec<Value> = aws.assignments.iter().filter(|a| a.account_id == account && a.permission_set_arn == ps).map(assignment_json).collect();
+            let items: Vec<Value> = aws
+                .assignments
+                .iter()
+                .filter(|a| a.account_id == account && a.permission_set_arn == ps)
+                .map(assignment_json)
+                .collect();
             drop(t);
             match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(strip_null(json!({"AccountAssignments": page, "NextToken": next}).as_object().expect("object literal"))),
+                Ok((page, next)) => ok(strip_null(
+                    json!({"AccountAssignments": page, "NextToken": next})
+                        .as_object()
+                        .expect("object literal"),
+                )),
                 Err(r) => r,
             }
         }
         "ListAccountAssignmentsForPrincipal" => {
-            let (Some(pid), Some(ptype)) = (call.str("PrincipalId"), call.str("PrincipalType")) else {
-                return validation(call, "2 validation errors detected: principalId and principalType must not be null");
+            let (Some(pid), Some(ptype)) = (call.str("PrincipalId"), call.str("PrincipalType"))
+            else {
+                return validation(
+                    call,
+                    "2 validation errors detected: principalId and principalType must not be null",
+                );
             };
             if ptype != "USER" && ptype != "GROUP" {
-                return validation(call, &format!("1 validation error detected: Value '{ptype}' at 'principalType' failed to satisfy constraint: Member must satisfy enum value set: [USER, GROUP]"));
+                return validation(
+                    call,
+                    &format!(
+                        "1 validation error detected: Value '{ptype}' at 'principalType' failed to satisfy constraint: Member must satisfy enum value set: [USER, GROUP]"
+                    ),
+                );
             }
-            let account = call.input.get("Filter").and_then(|f| f.get("AccountId")).and_then(Value::as_str);
+            let account = call
+                .input
+                .get("Filter")
+                .and_then(|f| f.get("AccountId"))
+                .and_then(Value::as_str);
             // Direct assignments only, as moto answers for USER; whether AWS includes
             // group-derived ones here is unverified (research/aws.md §4).
             let items: Vec<Value> = aws
                 .assignments
                 .iter()
-                .filter(|a| a.principal_id == pid && a.principal_type == ptype && account.is_none_or(|acc| a.account_id == acc))
+                .filter(|a| {
+                    a.principal_id == pid
+                        && a.principal_type == ptype
+                        && account.is_none_or(|acc| a.account_id == acc)
+                })
                 .map(assignment_json)
                 .collect();
             drop(t);
             match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(strip_null(json!({"AccountAssignments": page, "NextToken": next}).as_object().expect("object literal"))),
+                Ok((page, next)) => ok(strip_null(
+                    json!({"AccountAssignments": page, "NextToken": next})
+                        .as_object()
+                        .expect("object literal"),
+                )),
                 Err(r) => r,
             }
         }
         _ => {
             drop(t);
-            error(&call.request_id, StatusCode::BAD_REQUEST, "UnknownOperationException", &format!("Operation {op} is not supported by this sandbox."), json!({}))
+            error(
+                &call.request_id,
+                StatusCode::BAD_REQUEST,
+                "UnknownOperationException",
+                &format!("Operation {op} is not supported by this sandbox."),
+                json!({}),
+            )
         }
     }
 }

@@ -158,7 +158,16 @@ impl Aws {
 
     /// Appends a CloudTrail event for a SCIM call made by Okta.
     #[allow(clippy::too_many_arguments)]
-    fn scim_event(&mut self, rng: &mut Rng, at: DateTime<Utc>, available: Option<DateTime<Utc>>, name: &str, target_id: Option<&str>, body: Value, response: Value) {
+    fn scim_event(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        available: Option<DateTime<Utc>>,
+        name: &str,
+        target_id: Option<&str>,
+        body: Value,
+        response: Value,
+    ) {
         let Some(available) = available else { return };
         let event_id = rng.guid();
         let mut params = json!({"httpBody": body, "tenantId": self.scim_tenant});
@@ -228,7 +237,14 @@ impl Aws {
         v
     }
 
-    pub fn scim_create_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, m: &Mapped, external_id: &str) -> String {
+    pub fn scim_create_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        m: &Mapped,
+        external_id: &str,
+    ) -> String {
         let id = rng.identity_center_id();
         let u = IsUser {
             id: id.clone(),
@@ -248,13 +264,30 @@ impl Aws {
         };
         let response = Self::user_response(&u);
         self.users.insert(id.clone(), u);
-        self.scim_event(rng, at, audit, "CreateUser", None, Self::masked_user_body(true, None), response);
+        self.scim_event(
+            rng,
+            at,
+            audit,
+            "CreateUser",
+            None,
+            Self::masked_user_body(true, None),
+            response,
+        );
         id
     }
 
     /// Profile update: Okta's OIN app sends GET then PUT.
-    pub fn scim_put_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str, m: &Mapped) -> bool {
-        let Some(u) = self.users.get_mut(id) else { return false };
+    pub fn scim_put_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+        m: &Mapped,
+    ) -> bool {
+        let Some(u) = self.users.get_mut(id) else {
+            return false;
+        };
         u.user_name = m.user_name.clone();
         u.display_name = m.display_name.clone();
         u.given_name = m.given_name.clone();
@@ -264,13 +297,30 @@ impl Aws {
         u.updated_at = at;
         u.revision += 1;
         let (response, active) = (Self::user_response(u), u.enabled);
-        self.scim_event(rng, at, audit, "PutUser", Some(id), Self::masked_user_body(active, Some(id)), response);
+        self.scim_event(
+            rng,
+            at,
+            audit,
+            "PutUser",
+            Some(id),
+            Self::masked_user_body(active, Some(id)),
+            response,
+        );
         true
     }
 
     /// De/activation: PATCH `{"op":"replace","value":{"active":false}}`; the masked body has no path.
-    pub fn scim_patch_active(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str, active: bool) -> bool {
-        let Some(u) = self.users.get_mut(id) else { return false };
+    pub fn scim_patch_active(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+        active: bool,
+    ) -> bool {
+        let Some(u) = self.users.get_mut(id) else {
+            return false;
+        };
         u.enabled = active;
         u.updated_at = at;
         u.revision += 1;
@@ -280,7 +330,13 @@ impl Aws {
         true
     }
 
-    pub fn scim_delete_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str) -> bool {
+    pub fn scim_delete_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+    ) -> bool {
         if self.users.remove(id).is_none() {
             return false;
         }
@@ -288,26 +344,58 @@ impl Aws {
             g.members.remove(id);
         }
         self.assignments.retain(|a| a.principal_id != id);
-        self.scim_event(rng, at, audit, "DeleteUser", Some(id), Value::Null, Value::Null);
+        self.scim_event(
+            rng,
+            at,
+            audit,
+            "DeleteUser",
+            Some(id),
+            Value::Null,
+            Value::Null,
+        );
         if let Some(e) = self.trail.last_mut()
-            && let Some(p) = e.raw.get_mut("requestParameters").and_then(Value::as_object_mut)
+            && let Some(p) = e
+                .raw
+                .get_mut("requestParameters")
+                .and_then(Value::as_object_mut)
         {
             p.remove("httpBody");
         }
         true
     }
 
-    pub fn scim_patch_group(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, group_id: &str, user_id: &str, add: bool) -> bool {
+    pub fn scim_patch_group(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        group_id: &str,
+        user_id: &str,
+        add: bool,
+    ) -> bool {
         let mid = rng.identity_center_id();
-        let Some(g) = self.groups.get_mut(group_id) else { return false };
+        let Some(g) = self.groups.get_mut(group_id) else {
+            return false;
+        };
         if add {
-            g.members.entry(user_id.to_string()).or_insert(Membership { id: mid, created_at: at });
+            g.members.entry(user_id.to_string()).or_insert(Membership {
+                id: mid,
+                created_at: at,
+            });
         } else {
             g.members.remove(user_id);
         }
         let op = if add { "ADD" } else { "REMOVE" };
         let body = json!({"operations": [{"op": op, "path": "members", "value": HIDDEN}], "schemas": [HIDDEN]});
-        self.scim_event(rng, at, audit, "PatchGroup", Some(group_id), body, Value::Null);
+        self.scim_event(
+            rng,
+            at,
+            audit,
+            "PatchGroup",
+            Some(group_id),
+            body,
+            Value::Null,
+        );
         true
     }
 }

@@ -108,7 +108,17 @@ impl Entra {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn audit(&mut self, rng: &mut Rng, at: Option<DateTime<Utc>>, when: DateTime<Utc>, activity: &str, category: &str, op: &str, targets: Vec<Value>, correlation: &str) {
+    fn audit(
+        &mut self,
+        rng: &mut Rng,
+        at: Option<DateTime<Utc>>,
+        when: DateTime<Utc>,
+        activity: &str,
+        category: &str,
+        op: &str,
+        targets: Vec<Value>,
+        correlation: &str,
+    ) {
         let Some(available) = at else { return };
         let row = json!({
             "id": format!("Directory_{correlation}_{}_{}", &rng.okta_id("AAA")[3..8].to_uppercase(), 100_000_000 + rng.below(900_000_000)),
@@ -125,14 +135,24 @@ impl Entra {
             "targetResources": targets,
             "additionalDetails": [{"key": "UserType", "value": "Member"}],
         });
-        self.audits.push(Audit { at: when, available, row });
+        self.audits.push(Audit {
+            at: when,
+            available,
+            row,
+        });
     }
 
     fn user_target(u: &EntraUser, props: Vec<Value>) -> Value {
         json!({"id": u.id, "displayName": null, "type": "User", "userPrincipalName": u.upn, "groupType": null, "modifiedProperties": props})
     }
 
-    pub fn create_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, m: &Mapped) -> String {
+    pub fn create_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        m: &Mapped,
+    ) -> String {
         let id = rng.guid();
         let u = EntraUser {
             id: id.clone(),
@@ -161,12 +181,30 @@ impl Entra {
         let target = Self::user_target(&u, props);
         self.users.insert(id.clone(), u);
         let corr = rng.guid();
-        self.audit(rng, audit, at, "Add user", "UserManagement", "Add", vec![target], &corr);
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Add user",
+            "UserManagement",
+            "Add",
+            vec![target],
+            &corr,
+        );
         id
     }
 
-    pub fn update_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str, m: &Mapped) -> bool {
-        let Some(u) = self.users.get_mut(id) else { return false };
+    pub fn update_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+        m: &Mapped,
+    ) -> bool {
+        let Some(u) = self.users.get_mut(id) else {
+            return false;
+        };
         let mut props = Vec::new();
         let mut names = Vec::new();
         let mut set = |name: &str, field: &mut String, new: &str| {
@@ -181,36 +219,94 @@ impl Entra {
         set("DisplayName", &mut u.display_name, &m.display_name);
         set("UserPrincipalName", &mut u.upn, &m.user_name);
         if u.mail.as_deref() != Some(m.email.as_str()) {
-            props.push(prop("Mail", u.mail.clone().map(Value::String), Some(json!(m.email))));
+            props.push(prop(
+                "Mail",
+                u.mail.clone().map(Value::String),
+                Some(json!(m.email)),
+            ));
             names.push("Mail".into());
             u.mail = Some(m.email.clone());
         }
         if u.job_title != m.title {
-            props.push(prop("JobTitle", u.job_title.clone().map(Value::String), m.title.clone().map(Value::String)));
+            props.push(prop(
+                "JobTitle",
+                u.job_title.clone().map(Value::String),
+                m.title.clone().map(Value::String),
+            ));
             names.push("JobTitle".into());
             u.job_title = m.title.clone();
         }
         props.push(json!({"displayName": "Included Updated Properties", "oldValue": null, "newValue": json!(names.join(", ")).to_string()}));
-        props.push(json!({"displayName": "TargetId.UserType", "oldValue": null, "newValue": "\"Member\""}));
+        props.push(
+            json!({"displayName": "TargetId.UserType", "oldValue": null, "newValue": "\"Member\""}),
+        );
         let target = Self::user_target(u, props);
         let corr = rng.guid();
-        self.audit(rng, audit, at, "Update user", "UserManagement", "Update", vec![target], &corr);
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Update user",
+            "UserManagement",
+            "Update",
+            vec![target],
+            &corr,
+        );
         true
     }
 
-    fn revoke_sessions(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str) {
-        let Some(u) = self.users.get_mut(id) else { return };
+    fn revoke_sessions(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+    ) {
+        let Some(u) = self.users.get_mut(id) else {
+            return;
+        };
         let old = u.sessions_valid_from;
         u.sessions_valid_from = at;
         let u = u.clone();
         let corr = rng.guid();
-        let p = prop("StsRefreshTokensValidFrom", Some(json!(old.to_rfc3339())), Some(json!(at.to_rfc3339())));
-        self.audit(rng, audit, at, "Update StsRefreshTokenValidFrom Timestamp", "UserManagement", "Update", vec![Self::user_target(&u, vec![])], &corr);
-        self.audit(rng, audit, at, "Update user", "UserManagement", "Update", vec![Self::user_target(&u, vec![p])], &corr);
+        let p = prop(
+            "StsRefreshTokensValidFrom",
+            Some(json!(old.to_rfc3339())),
+            Some(json!(at.to_rfc3339())),
+        );
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Update StsRefreshTokenValidFrom Timestamp",
+            "UserManagement",
+            "Update",
+            vec![Self::user_target(&u, vec![])],
+            &corr,
+        );
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Update user",
+            "UserManagement",
+            "Update",
+            vec![Self::user_target(&u, vec![p])],
+            &corr,
+        );
     }
 
-    pub fn disable_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str, sessions: bool) -> bool {
-        let Some(u) = self.users.get_mut(id) else { return false };
+    pub fn disable_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+        sessions: bool,
+    ) -> bool {
+        let Some(u) = self.users.get_mut(id) else {
+            return false;
+        };
         u.account_enabled = false;
         let props = vec![
             prop("AccountEnabled", Some(json!(true)), Some(json!(false))),
@@ -219,7 +315,16 @@ impl Entra {
         ];
         let target = Self::user_target(u, props);
         let corr = rng.guid();
-        self.audit(rng, audit, at, "Disable account", "UserManagement", "Update", vec![target], &corr);
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Disable account",
+            "UserManagement",
+            "Update",
+            vec![target],
+            &corr,
+        );
         if sessions {
             self.revoke_sessions(rng, at, audit, id);
         }
@@ -227,34 +332,80 @@ impl Entra {
     }
 
     /// Soft delete: the user moves to deleted items with its UPN rewritten.
-    pub fn delete_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str, sessions: bool) -> bool {
+    pub fn delete_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+        sessions: bool,
+    ) -> bool {
         if sessions {
             self.revoke_sessions(rng, at, audit, id);
         }
-        let Some(mut u) = self.users.remove(id) else { return false };
+        let Some(mut u) = self.users.remove(id) else {
+            return false;
+        };
         u.upn = format!("{}{}", u.id.replace('-', ""), u.upn);
         u.deleted = Some(at);
         for g in self.groups.values_mut() {
             g.members.remove(id);
         }
-        let target = Self::user_target(&u, vec![json!({"displayName": "Is Hard Deleted", "oldValue": null, "newValue": "\"False\""})]);
+        let target = Self::user_target(
+            &u,
+            vec![
+                json!({"displayName": "Is Hard Deleted", "oldValue": null, "newValue": "\"False\""}),
+            ],
+        );
         self.deleted.insert(id.to_string(), u);
         let corr = rng.guid();
-        self.audit(rng, audit, at, "Delete user", "UserManagement", "Delete", vec![target], &corr);
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Delete user",
+            "UserManagement",
+            "Delete",
+            vec![target],
+            &corr,
+        );
         true
     }
 
-    pub fn set_member(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, group_id: &str, user_id: &str, add: bool) -> bool {
-        let Some(u) = self.users.get(user_id).cloned() else { return false };
-        let Some(g) = self.groups.get_mut(group_id) else { return false };
-        let changed = if add { g.members.insert(user_id.to_string()) } else { g.members.remove(user_id) };
+    pub fn set_member(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        group_id: &str,
+        user_id: &str,
+        add: bool,
+    ) -> bool {
+        let Some(u) = self.users.get(user_id).cloned() else {
+            return false;
+        };
+        let Some(g) = self.groups.get_mut(group_id) else {
+            return false;
+        };
+        let changed = if add {
+            g.members.insert(user_id.to_string())
+        } else {
+            g.members.remove(user_id)
+        };
         if !changed {
             return true;
         }
         let g = g.clone();
         let gid = json!(g.id).to_string();
         let gname = json!(g.display_name).to_string();
-        let (old, new) = if add { (Value::Null, (gid, gname)) } else { (json!([gid.clone(), gname.clone()]), (String::new(), String::new())) };
+        let (old, new) = if add {
+            (Value::Null, (gid, gname))
+        } else {
+            (
+                json!([gid.clone(), gname.clone()]),
+                (String::new(), String::new()),
+            )
+        };
         let props = if add {
             vec![
                 json!({"displayName": "Group.ObjectID", "oldValue": null, "newValue": new.0}),
@@ -273,8 +424,21 @@ impl Entra {
             json!({"id": g.id, "displayName": null, "type": "Group", "userPrincipalName": null, "groupType": "unknownFutureValue", "modifiedProperties": []}),
         ];
         let corr = rng.guid();
-        let (activity, op) = if add { ("Add member to group", "Assign") } else { ("Remove member from group", "Unassign") };
-        self.audit(rng, audit, at, activity, "GroupManagement", op, targets, &corr);
+        let (activity, op) = if add {
+            ("Add member to group", "Assign")
+        } else {
+            ("Remove member from group", "Unassign")
+        };
+        self.audit(
+            rng,
+            audit,
+            at,
+            activity,
+            "GroupManagement",
+            op,
+            targets,
+            &corr,
+        );
         true
     }
 }

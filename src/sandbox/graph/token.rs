@@ -37,11 +37,24 @@ fn aadsts(api: &GraphApi, status: StatusCode, error: &str, code: u32, text: &str
     r
 }
 
-pub async fn token(State(api): State<Arc<GraphApi>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(api): State<Arc<GraphApi>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = form_pairs(&String::from_utf8_lossy(&body));
     let id = &api.shared.id;
     if tenant != id.tenant_id && tenant != id.domain {
-        return aadsts(&api, StatusCode::BAD_REQUEST, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
+        return aadsts(
+            &api,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
     }
     // HTTP Basic (RFC 6749 §2.3.1) carries client_id:client_secret URL-encoded.
     let basic = headers
@@ -50,38 +63,88 @@ pub async fn token(State(api): State<Arc<GraphApi>>, Path(tenant): Path<String>,
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())));
-    let client_id = first(&form, "client_id").map(str::to_string).or_else(|| basic.as_ref().map(|b| b.0.clone()));
-    let secret = first(&form, "client_secret").map(str::to_string).or_else(|| basic.as_ref().map(|b| b.1.clone()));
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
+    let client_id = first(&form, "client_id")
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()));
+    let secret = first(&form, "client_secret")
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|b| b.1.clone()));
     if first(&form, "grant_type") != Some("client_credentials") {
-        return aadsts(&api, StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.");
+        return aadsts(
+            &api,
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
     }
     let Some(client_id) = client_id else {
-        return aadsts(&api, StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
+        return aadsts(
+            &api,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
     };
     if client_id != id.client_id {
-        return aadsts(&api, StatusCode::BAD_REQUEST, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
+        return aadsts(
+            &api,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+            ),
+        );
     }
     if first(&form, "scope") != Some("https://graph.microsoft.com/.default") {
-        return aadsts(&api, StatusCode::BAD_REQUEST, "invalid_scope", 1002012, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).");
+        return aadsts(
+            &api,
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+        );
     }
     if first(&form, "client_assertion").is_some() {
         // Certificate credentials are not emulated yet: say so rather than accept anything.
-        return aadsts(&api, StatusCode::UNAUTHORIZED, "invalid_client", 700027, "The sandbox does not verify client assertions yet; use a client secret.");
+        return aadsts(
+            &api,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700027,
+            "The sandbox does not verify client assertions yet; use a client secret.",
+        );
     }
     match secret {
-        None => aadsts(&api, StatusCode::UNAUTHORIZED, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
+        None => aadsts(
+            &api,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ),
         Some(s) if s != id.client_secret => aadsts(
             &api,
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
-            &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
         ),
         Some(_) => {
             let access = format!("sbx.{}", { api.shared.tenant().rng.request_id() });
             let exp = api.shared.now() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
-            api.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(access.clone(), exp);
+            api.tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(access.clone(), exp);
             let mut r = web::json(
                 StatusCode::OK,
                 &json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS, "ext_expires_in": TOKEN_LIFETIME_SECS, "access_token": access}),

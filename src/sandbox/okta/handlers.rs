@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::store::{Tx, app_json, app_user_json, group_json, user_json};
+use super::store::{NewUser, Tx, app_json, app_user_json, group_json, user_json};
 use super::{Ctx, OktaApi, error, filter};
 use crate::sandbox::provisioner;
 use crate::sandbox::web::{self, first, form_pairs};
@@ -20,7 +20,12 @@ fn pairs(q: &Option<String>) -> Vec<(String, String)> {
 }
 
 fn tx(ctx: &Ctx) -> Tx {
-    Tx { kind: "WEB", id: ctx.request_id.clone(), actor: ctx.actor.clone(), uri: Some(ctx.uri.clone()) }
+    Tx {
+        kind: "WEB",
+        id: ctx.request_id.clone(),
+        actor: ctx.actor.clone(),
+        uri: Some(ctx.uri.clone()),
+    }
 }
 
 fn ok(body: Value) -> Response {
@@ -28,11 +33,23 @@ fn ok(body: Value) -> Response {
 }
 
 fn not_found_user(api: &OktaApi, what: &str, kind: &str) -> Response {
-    error(&api.shared, StatusCode::NOT_FOUND, "E0000007", &format!("Not found: Resource not found: {what} ({kind})"), &[])
+    error(
+        &api.shared,
+        StatusCode::NOT_FOUND,
+        "E0000007",
+        &format!("Not found: Resource not found: {what} ({kind})"),
+        &[],
+    )
 }
 
 fn bad_body(api: &OktaApi) -> Response {
-    error(&api.shared, StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.", &[])
+    error(
+        &api.shared,
+        StatusCode::BAD_REQUEST,
+        "E0000003",
+        "The request body was not well-formed.",
+        &[],
+    )
 }
 
 fn parse_body(body: &Bytes) -> Option<Map<String, Value>> {
@@ -47,10 +64,27 @@ fn parse_body(body: &Bytes) -> Option<Map<String, Value>> {
 
 /// One page of a cursor-paged list: `after` is the last id of the previous page.
 /// Okta sends one `Link` header per relation.
-fn page(api: &OktaApi, path: &str, q: &[(String, String)], items: Vec<(String, Value)>, default_limit: usize, max_limit: usize) -> Response {
-    let limit = first(q, "limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(default_limit).clamp(1, max_limit);
+fn page(
+    api: &OktaApi,
+    path: &str,
+    q: &[(String, String)],
+    items: Vec<(String, Value)>,
+    default_limit: usize,
+    max_limit: usize,
+) -> Response {
+    let limit = first(q, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(default_limit)
+        .clamp(1, max_limit);
     let after = first(q, "after").unwrap_or("");
-    let start = if after.is_empty() { 0 } else { items.iter().position(|(id, _)| id.as_str() > after).unwrap_or(items.len()) };
+    let start = if after.is_empty() {
+        0
+    } else {
+        items
+            .iter()
+            .position(|(id, _)| id.as_str() > after)
+            .unwrap_or(items.len())
+    };
     let slice: Vec<&(String, Value)> = items.iter().skip(start).take(limit).collect();
     let more = start + slice.len() < items.len();
     let base = &api.shared.urls.okta;
@@ -63,32 +97,71 @@ fn page(api: &OktaApi, path: &str, q: &[(String, String)], items: Vec<(String, V
             s.append_pair("after", a);
         }
         let s = s.finish();
-        if s.is_empty() { format!("{base}{path}") } else { format!("{base}{path}?{s}") }
+        if s.is_empty() {
+            format!("{base}{path}")
+        } else {
+            format!("{base}{path}?{s}")
+        }
     };
     let body = Value::Array(slice.iter().map(|(_, v)| v.clone()).collect());
     let mut r = ok(body);
-    let self_q = if after.is_empty() { query(None) } else { query(Some(after)) };
-    web::append(r.headers_mut(), "link", &format!("<{self_q}>; rel=\"self\""));
+    let self_q = if after.is_empty() {
+        query(None)
+    } else {
+        query(Some(after))
+    };
+    web::append(
+        r.headers_mut(),
+        "link",
+        &format!("<{self_q}>; rel=\"self\""),
+    );
     if more && let Some((last, _)) = slice.last() {
-        web::append(r.headers_mut(), "link", &format!("<{}>; rel=\"next\"", query(Some(last))));
+        web::append(
+            r.headers_mut(),
+            "link",
+            &format!("<{}>; rel=\"next\"", query(Some(last))),
+        );
     }
     r
 }
 
 pub async fn not_found(State(api): Api) -> Response {
-    error(&api.shared, StatusCode::NOT_FOUND, "E0000022", "The endpoint does not support the provided HTTP method", &[])
+    error(
+        &api.shared,
+        StatusCode::NOT_FOUND,
+        "E0000022",
+        "The endpoint does not support the provided HTTP method",
+        &[],
+    )
 }
 
-pub async fn create_user(State(api): Api, Extension(ctx): Extension<Ctx>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+pub async fn create_user(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
     let q = pairs(&q);
-    let Some(body) = parse_body(&body) else { return bad_body(&api) };
+    let Some(body) = parse_body(&body) else {
+        return bad_body(&api);
+    };
     let activate = first(&q, "activate").map(|v| v != "false").unwrap_or(true);
     let Some(Value::Object(profile)) = body.get("profile").cloned() else {
-        return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: profile", &["profile: The field cannot be left blank".into()]);
+        return error(
+            &api.shared,
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: profile",
+            &["profile: The field cannot be left blank".into()],
+        );
     };
     let mut causes = Vec::new();
     for field in ["login", "email", "firstName", "lastName"] {
-        if profile.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+        if profile
+            .get(field)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             causes.push(format!("{field}: The field cannot be left blank"));
         }
     }
@@ -100,25 +173,65 @@ pub async fn create_user(State(api): Api, Extension(ctx): Extension<Ctx>, RawQue
     }
     if !causes.is_empty() {
         let first_field = causes[0].split(':').next().unwrap_or("profile").to_string();
-        return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", &format!("Api validation failed: {first_field}"), &causes);
+        return error(
+            &api.shared,
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            &format!("Api validation failed: {first_field}"),
+            &causes,
+        );
     }
-    let with_password = body.get("credentials").and_then(|c| c.get("password")).and_then(|p| p.get("value")).and_then(Value::as_str).is_some();
-    let group_ids: Vec<String> = body.get("groupIds").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let with_password = body
+        .get("credentials")
+        .and_then(|c| c.get("password"))
+        .and_then(|p| p.get("value"))
+        .and_then(Value::as_str)
+        .is_some();
+    let group_ids: Vec<String> = body
+        .get("groupIds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     let now = api.shared.now();
     let (resp, jobs) = {
         let mut t = api.shared.tenant();
         let login = profile.get("login").and_then(Value::as_str).unwrap_or("");
         if t.okta.user(login).is_some() {
             drop(t);
-            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: login", &["login: An object with this field already exists in the current organization".into()]);
+            return error(
+                &api.shared,
+                StatusCode::BAD_REQUEST,
+                "E0000001",
+                "Api validation failed: login",
+                &[
+                    "login: An object with this field already exists in the current organization"
+                        .into(),
+                ],
+            );
         }
         if let Some(g) = group_ids.iter().find(|g| !t.okta.groups.contains_key(*g)) {
             let g = g.clone();
             drop(t);
-            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: groupIds", &[format!("groupIds: Group {g} not found")]);
+            return error(
+                &api.shared,
+                StatusCode::BAD_REQUEST,
+                "E0000001",
+                "Api validation failed: groupIds",
+                &[format!("groupIds: Group {g} not found")],
+            );
         }
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
-        let (user, jobs) = okta.create_user(rng, now, &tx(&ctx), profile, activate, with_password, &group_ids);
+        let new = NewUser {
+            profile,
+            activate,
+            with_password,
+            group_ids,
+        };
+        let (user, jobs) = okta.create_user(rng, now, &tx(&ctx), new);
         (user_json(&user, &api.shared.urls.okta), jobs)
     };
     provisioner::enqueue(&api.shared, jobs);
@@ -142,8 +255,15 @@ pub async fn get_user(State(api): Api, Path(id): Path<String>) -> Response {
     }
 }
 
-pub async fn update_user(State(api): Api, Extension(ctx): Extension<Ctx>, Path(id): Path<String>, body: Bytes) -> Response {
-    let Some(body) = parse_body(&body) else { return bad_body(&api) };
+pub async fn update_user(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse_body(&body) else {
+        return bad_body(&api);
+    };
     let now = api.shared.now();
     let (resp, jobs) = {
         let mut t = api.shared.tenant();
@@ -153,7 +273,13 @@ pub async fn update_user(State(api): Api, Extension(ctx): Extension<Ctx>, Path(i
         };
         if user.status == "DEPROVISIONED" {
             drop(t);
-            return error(&api.shared, StatusCode::FORBIDDEN, "E0000038", "This operation is not allowed in the user's current status.", &[]);
+            return error(
+                &api.shared,
+                StatusCode::FORBIDDEN,
+                "E0000038",
+                "This operation is not allowed in the user's current status.",
+                &[],
+            );
         }
         let changes = match body.get("profile") {
             Some(Value::Object(p)) => p.clone(),
@@ -167,18 +293,35 @@ pub async fn update_user(State(api): Api, Extension(ctx): Extension<Ctx>, Path(i
             && t.okta.user(login).is_some_and(|u| u.id != user.id)
         {
             drop(t);
-            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: login", &["login: An object with this field already exists in the current organization".into()]);
+            return error(
+                &api.shared,
+                StatusCode::BAD_REQUEST,
+                "E0000001",
+                "Api validation failed: login",
+                &[
+                    "login: An object with this field already exists in the current organization"
+                        .into(),
+                ],
+            );
         }
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
         let jobs = okta.update_profile(rng, now, &tx(&ctx), &user.id, changes);
-        let u = okta.users.get(&user.id).map(|u| user_json(u, &api.shared.urls.okta)).unwrap_or(Value::Null);
+        let u = okta
+            .users
+            .get(&user.id)
+            .map(|u| user_json(u, &api.shared.urls.okta))
+            .unwrap_or(Value::Null);
         (u, jobs)
     };
     provisioner::enqueue(&api.shared, jobs);
     ok(resp)
 }
 
-pub async fn lifecycle(State(api): Api, Extension(ctx): Extension<Ctx>, Path((id, action)): Path<(String, String)>) -> Response {
+pub async fn lifecycle(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
     let now = api.shared.now();
     let jobs = {
         let mut t = api.shared.tenant();
@@ -188,11 +331,21 @@ pub async fn lifecycle(State(api): Api, Extension(ctx): Extension<Ctx>, Path((id
         };
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
         match action.as_str() {
-            "deactivate" if user.status != "DEPROVISIONED" => okta.deactivate(rng, now, &tx(&ctx), &user.id),
-            "activate" if matches!(user.status.as_str(), "STAGED" | "DEPROVISIONED") => okta.activate(rng, now, &tx(&ctx), &user.id),
+            "deactivate" if user.status != "DEPROVISIONED" => {
+                okta.deactivate(rng, now, &tx(&ctx), &user.id)
+            }
+            "activate" if matches!(user.status.as_str(), "STAGED" | "DEPROVISIONED") => {
+                okta.activate(rng, now, &tx(&ctx), &user.id)
+            }
             "deactivate" | "activate" => {
                 drop(t);
-                return error(&api.shared, StatusCode::FORBIDDEN, "E0000038", "This operation is not allowed in the user's current status.", &[]);
+                return error(
+                    &api.shared,
+                    StatusCode::FORBIDDEN,
+                    "E0000038",
+                    "This operation is not allowed in the user's current status.",
+                    &[],
+                );
             }
             _ => {
                 drop(t);
@@ -205,7 +358,11 @@ pub async fn lifecycle(State(api): Api, Extension(ctx): Extension<Ctx>, Path((id
     ok(json!({}))
 }
 
-pub async fn delete_user(State(api): Api, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Response {
+pub async fn delete_user(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
     let now = api.shared.now();
     let jobs = {
         let mut t = api.shared.tenant();
@@ -232,7 +389,15 @@ pub async fn list_users(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let expr = first(&q, "search").or_else(|| first(&q, "filter"));
     let parsed = match expr.map(filter::parse) {
-        Some(Err(e)) => return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]),
+        Some(Err(e)) => {
+            return error(
+                &api.shared,
+                StatusCode::BAD_REQUEST,
+                "E0000053",
+                "Invalid search criteria.",
+                &[e],
+            );
+        }
         Some(Ok(f)) => Some(f),
         None => None,
     };
@@ -244,7 +409,9 @@ pub async fn list_users(State(api): Api, RawQuery(q): RawQuery) -> Response {
             .values()
             .filter(|u| parsed.is_some() || u.status != "DEPROVISIONED")
             .filter(|u| match &prefix {
-                Some(p) => ["login", "email", "firstName", "lastName"].iter().any(|k| u.attr(k).is_some_and(|v| v.to_lowercase().starts_with(p))),
+                Some(p) => ["login", "email", "firstName", "lastName"]
+                    .iter()
+                    .any(|k| u.attr(k).is_some_and(|v| v.to_lowercase().starts_with(p))),
                 None => true,
             })
             .map(|u| (u.id.clone(), user_json(u, &api.shared.urls.okta)))
@@ -261,7 +428,13 @@ pub async fn user_groups(State(api): Api, Path(id): Path<String>) -> Response {
         drop(t);
         return not_found_user(&api, &id, "User");
     };
-    let groups: Vec<Value> = t.okta.groups.values().filter(|g| g.members.contains(&user.id)).map(|g| group_json(g, &api.shared.urls.okta)).collect();
+    let groups: Vec<Value> = t
+        .okta
+        .groups
+        .values()
+        .filter(|g| g.members.contains(&user.id))
+        .map(|g| group_json(g, &api.shared.urls.okta))
+        .collect();
     drop(t);
     ok(Value::Array(groups))
 }
@@ -269,7 +442,15 @@ pub async fn user_groups(State(api): Api, Path(id): Path<String>) -> Response {
 pub async fn list_groups(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let search = match first(&q, "search").map(filter::parse) {
-        Some(Err(e)) => return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]),
+        Some(Err(e)) => {
+            return error(
+                &api.shared,
+                StatusCode::BAD_REQUEST,
+                "E0000053",
+                "Invalid search criteria.",
+                &[e],
+            );
+        }
         Some(Ok(f)) => Some(f),
         None => None,
     };
@@ -279,29 +460,72 @@ pub async fn list_groups(State(api): Api, RawQuery(q): RawQuery) -> Response {
         t.okta
             .groups
             .values()
-            .filter(|g| prefix.as_ref().is_none_or(|p| g.name.to_lowercase().starts_with(p)))
+            .filter(|g| {
+                prefix
+                    .as_ref()
+                    .is_none_or(|p| g.name.to_lowercase().starts_with(p))
+            })
             .map(|g| (g.id.clone(), group_json(g, &api.shared.urls.okta)))
             .filter(|(_, v)| search.as_ref().is_none_or(|f| f.matches(v)))
             .collect()
     };
-    page(&api, "/api/v1/groups", &q, items, if prefix.is_some() { 300 } else { 10_000 }, 10_000)
+    page(
+        &api,
+        "/api/v1/groups",
+        &q,
+        items,
+        if prefix.is_some() { 300 } else { 10_000 },
+        10_000,
+    )
 }
 
 pub async fn create_group(State(api): Api, body: Bytes) -> Response {
-    let Some(body) = parse_body(&body) else { return bad_body(&api) };
-    let name = body.get("profile").and_then(|p| p.get("name")).and_then(Value::as_str).unwrap_or("").to_string();
+    let Some(body) = parse_body(&body) else {
+        return bad_body(&api);
+    };
+    let name = body
+        .get("profile")
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if name.is_empty() {
-        return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: name", &["name: The field cannot be left blank".into()]);
+        return error(
+            &api.shared,
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: name",
+            &["name: The field cannot be left blank".into()],
+        );
     }
-    let description = body.get("profile").and_then(|p| p.get("description")).and_then(Value::as_str).unwrap_or("").to_string();
+    let description = body
+        .get("profile")
+        .and_then(|p| p.get("description"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let now = api.shared.now();
     let mut t = api.shared.tenant();
     if t.okta.group_by_name(&name).is_some() {
         drop(t);
-        return error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: name", &["name: An object with this field already exists in the current organization".into()]);
+        return error(
+            &api.shared,
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: name",
+            &["name: An object with this field already exists in the current organization".into()],
+        );
     }
     let id = t.rng.okta_id("00g");
-    let g = super::store::OktaGroup { id: id.clone(), name, description, created: now, last_updated: now, last_membership_updated: now, members: Default::default() };
+    let g = super::store::OktaGroup {
+        id: id.clone(),
+        name,
+        description,
+        created: now,
+        last_updated: now,
+        last_membership_updated: now,
+        members: Default::default(),
+    };
     let body = group_json(&g, &api.shared.urls.okta);
     t.okta.groups.insert(id, g);
     drop(t);
@@ -323,14 +547,31 @@ pub async fn get_group(State(api): Api, Path(id): Path<String>) -> Response {
     }
 }
 
-pub async fn group_users(State(api): Api, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+pub async fn group_users(
+    State(api): Api,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = pairs(&q);
     let items: Option<Vec<(String, Value)>> = {
         let t = api.shared.tenant();
-        t.okta.groups.get(&id).map(|g| g.members.iter().filter_map(|uid| t.okta.users.get(uid)).map(|u| (u.id.clone(), user_json(u, &api.shared.urls.okta))).collect())
+        t.okta.groups.get(&id).map(|g| {
+            g.members
+                .iter()
+                .filter_map(|uid| t.okta.users.get(uid))
+                .map(|u| (u.id.clone(), user_json(u, &api.shared.urls.okta)))
+                .collect()
+        })
     };
     match items {
-        Some(items) => page(&api, &format!("/api/v1/groups/{id}/users"), &q, items, 1000, 1000),
+        Some(items) => page(
+            &api,
+            &format!("/api/v1/groups/{id}/users"),
+            &q,
+            items,
+            1000,
+            1000,
+        ),
         None => not_found_user(&api, &id, "UserGroup"),
     }
 }
@@ -348,17 +589,29 @@ async fn membership(api: Arc<OktaApi>, ctx: Ctx, gid: String, uid: String, add: 
             return not_found_user(&api, &uid, "User");
         };
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
-        if add { okta.add_member(rng, now, &tx(&ctx), &gid, &user_id) } else { okta.remove_member(rng, now, &tx(&ctx), &gid, &user_id) }
+        if add {
+            okta.add_member(rng, now, &tx(&ctx), &gid, &user_id)
+        } else {
+            okta.remove_member(rng, now, &tx(&ctx), &gid, &user_id)
+        }
     };
     provisioner::enqueue(&api.shared, jobs);
     StatusCode::NO_CONTENT.into_response()
 }
 
-pub async fn add_member(State(api): Api, Extension(ctx): Extension<Ctx>, Path((gid, uid)): Path<(String, String)>) -> Response {
+pub async fn add_member(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path((gid, uid)): Path<(String, String)>,
+) -> Response {
     membership(api, ctx, gid, uid, true).await
 }
 
-pub async fn remove_member(State(api): Api, Extension(ctx): Extension<Ctx>, Path((gid, uid)): Path<(String, String)>) -> Response {
+pub async fn remove_member(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path((gid, uid)): Path<(String, String)>,
+) -> Response {
     membership(api, ctx, gid, uid, false).await
 }
 
@@ -368,7 +621,13 @@ pub async fn group_apps(State(api): Api, Path(id): Path<String>) -> Response {
         drop(t);
         return not_found_user(&api, &id, "UserGroup");
     }
-    let apps: Vec<Value> = t.okta.apps.iter().filter(|a| a.groups.contains(&id)).map(|a| app_json(a, &api.shared.urls.okta)).collect();
+    let apps: Vec<Value> = t
+        .okta
+        .apps
+        .iter()
+        .filter(|a| a.groups.contains(&id))
+        .map(|a| app_json(a, &api.shared.urls.okta))
+        .collect();
     drop(t);
     ok(Value::Array(apps))
 }
@@ -377,7 +636,15 @@ pub async fn group_apps(State(api): Api, Path(id): Path<String>) -> Response {
 pub async fn list_apps(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let f = match first(&q, "filter").map(filter::parse) {
-        Some(Err(e)) => return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]),
+        Some(Err(e)) => {
+            return error(
+                &api.shared,
+                StatusCode::BAD_REQUEST,
+                "E0000053",
+                "Invalid search criteria.",
+                &[e],
+            );
+        }
         Some(Ok(f)) => Some(f),
         None => None,
     };
@@ -400,7 +667,12 @@ pub async fn list_apps(State(api): Api, RawQuery(q): RawQuery) -> Response {
 
 pub async fn get_app(State(api): Api, Path(id): Path<String>) -> Response {
     let t = api.shared.tenant();
-    let app = t.okta.apps.iter().find(|a| a.id == id).map(|a| app_json(a, &api.shared.urls.okta));
+    let app = t
+        .okta
+        .apps
+        .iter()
+        .find(|a| a.id == id)
+        .map(|a| app_json(a, &api.shared.urls.okta));
     drop(t);
     match app {
         Some(a) => ok(a),
@@ -415,14 +687,31 @@ pub async fn app_users(State(api): Api, Path(id): Path<String>, RawQuery(q): Raw
         drop(t);
         return not_found_user(&api, &id, "AppInstance");
     }
-    let items: Vec<(String, Value)> = t.okta.app_users.values().filter(|au| au.app_id == id).map(|au| (au.user_id.clone(), app_user_json(au, &api.shared.urls.okta))).collect();
+    let items: Vec<(String, Value)> = t
+        .okta
+        .app_users
+        .values()
+        .filter(|au| au.app_id == id)
+        .map(|au| (au.user_id.clone(), app_user_json(au, &api.shared.urls.okta)))
+        .collect();
     drop(t);
-    page(&api, &format!("/api/v1/apps/{id}/users"), &q, items, 50, 500)
+    page(
+        &api,
+        &format!("/api/v1/apps/{id}/users"),
+        &q,
+        items,
+        50,
+        500,
+    )
 }
 
 pub async fn app_user(State(api): Api, Path((id, uid)): Path<(String, String)>) -> Response {
     let t = api.shared.tenant();
-    let au = t.okta.app_users.get(&(id.clone(), uid.clone())).map(|au| app_user_json(au, &api.shared.urls.okta));
+    let au = t
+        .okta
+        .app_users
+        .get(&(id.clone(), uid.clone()))
+        .map(|au| app_user_json(au, &api.shared.urls.okta));
     drop(t);
     match au {
         Some(a) => ok(a),

@@ -42,23 +42,46 @@ pub struct Ctx {
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    let api = Arc::new(OktaApi { shared, buckets: Mutex::new(HashMap::new()) });
+    let api = Arc::new(OktaApi {
+        shared,
+        buckets: Mutex::new(HashMap::new()),
+    });
     Router::new()
-        .route("/api/v1/users", get(handlers::list_users).post(handlers::create_user))
-        .route("/api/v1/users/{id}", get(handlers::get_user).post(handlers::update_user).delete(handlers::delete_user))
-        .route("/api/v1/users/{id}/lifecycle/{action}", post(handlers::lifecycle))
+        .route(
+            "/api/v1/users",
+            get(handlers::list_users).post(handlers::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}",
+            get(handlers::get_user)
+                .post(handlers::update_user)
+                .delete(handlers::delete_user),
+        )
+        .route(
+            "/api/v1/users/{id}/lifecycle/{action}",
+            post(handlers::lifecycle),
+        )
         .route("/api/v1/users/{id}/groups", get(handlers::user_groups))
-        .route("/api/v1/groups", get(handlers::list_groups).post(handlers::create_group))
+        .route(
+            "/api/v1/groups",
+            get(handlers::list_groups).post(handlers::create_group),
+        )
         .route("/api/v1/groups/{id}", get(handlers::get_group))
         .route("/api/v1/groups/{id}/users", get(handlers::group_users))
-        .route("/api/v1/groups/{id}/users/{uid}", put(handlers::add_member).delete(handlers::remove_member))
+        .route(
+            "/api/v1/groups/{id}/users/{uid}",
+            put(handlers::add_member).delete(handlers::remove_member),
+        )
         .route("/api/v1/groups/{id}/apps", get(handlers::group_apps))
         .route("/api/v1/apps", get(handlers::list_apps))
         .route("/api/v1/apps/{id}", get(handlers::get_app))
         .route("/api/v1/apps/{id}/users", get(handlers::app_users))
         .route("/api/v1/apps/{id}/users/{uid}", get(handlers::app_user))
         .route("/api/v1/apps/{id}/groups", get(handlers::app_groups))
-        .route("/api/v1/apps/{id}/group-push/mappings", get(handlers::push_mappings))
+        .route(
+            "/api/v1/apps/{id}/group-push/mappings",
+            get(handlers::push_mappings),
+        )
         .route("/api/v1/logs", get(syslog::logs))
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(api.clone(), gate))
@@ -66,7 +89,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Okta's error body. `errorLink` repeats the code; `errorCauses` may be empty.
-pub fn error(shared: &Shared, status: StatusCode, code: &str, summary: &str, causes: &[String]) -> Response {
+pub fn error(
+    shared: &Shared,
+    status: StatusCode,
+    code: &str,
+    summary: &str,
+    causes: &[String],
+) -> Response {
     let error_id = shared.tenant().rng.okta_error_id();
     let causes: Vec<_> = causes.iter().map(|c| json!({"errorSummary": c})).collect();
     web::json(
@@ -93,19 +122,37 @@ fn bucket_of(path: &str) -> &'static str {
 /// Auth, faults, rate limits and the headers every Okta response carries.
 async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> Response {
     let shared = api.shared.clone();
-    let endpoint = format!("{} {}", req.method(), req.extensions().get::<MatchedPath>().map(|m| m.as_str()).unwrap_or(req.uri().path()));
+    let endpoint = format!(
+        "{} {}",
+        req.method(),
+        req.extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str())
+            .unwrap_or(req.uri().path())
+    );
     let hit = web::pre(&shared, System::Okta, &endpoint).await;
     let request_id = shared.tenant().rng.request_id();
     let now = shared.now();
     let faults = shared.faults().okta;
     let bucket = bucket_of(req.uri().path());
-    let limit = if bucket == "logs" { faults.logs_rate_limit } else { faults.rate_limit };
-    let window = chrono::Duration::from_std(faults.rate_window.0).unwrap_or(chrono::Duration::seconds(60));
+    let limit = if bucket == "logs" {
+        faults.logs_rate_limit
+    } else {
+        faults.rate_limit
+    };
+    let window =
+        chrono::Duration::from_std(faults.rate_window.0).unwrap_or(chrono::Duration::seconds(60));
     let (remaining, reset, exhausted) = {
         let mut buckets = api.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let b = buckets.entry(bucket).or_insert(Bucket { window_start: now, used: 0 });
+        let b = buckets.entry(bucket).or_insert(Bucket {
+            window_start: now,
+            used: 0,
+        });
         if now >= b.window_start + window {
-            *b = Bucket { window_start: now, used: 0 };
+            *b = Bucket {
+                window_start: now,
+                used: 0,
+            };
         }
         let exhausted = b.used >= limit;
         if !exhausted {
@@ -115,18 +162,48 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
         (limit.saturating_sub(b.used), reset, exhausted)
     };
 
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let mut resp = if !valid_token(&shared, &auth) {
-        error(&shared, StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided", &[])
+        error(
+            &shared,
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+            &[],
+        )
     } else if exhausted || hit == Hit::TooMany {
-        error(&shared, StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.", &[])
+        error(
+            &shared,
+            StatusCode::TOO_MANY_REQUESTS,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+            &[],
+        )
     } else if let Hit::Server(code) = hit {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         error(&shared, status, "E0000009", "Internal Server Error", &[])
     } else {
-        let actor = shared.tenant().okta.admin.clone().unwrap_or_else(Actor::system);
-        let uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-        req.extensions_mut().insert(Ctx { request_id: request_id.clone(), actor, uri });
+        let actor = shared
+            .tenant()
+            .okta
+            .admin
+            .clone()
+            .unwrap_or_else(Actor::system);
+        let uri = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        req.extensions_mut().insert(Ctx {
+            request_id: request_id.clone(),
+            actor,
+            uri,
+        });
         next.run(req).await
     };
     let throttled = resp.status() == StatusCode::TOO_MANY_REQUESTS;
@@ -134,7 +211,11 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
     web::set(h, "date", &web::http_date(now));
     web::set(h, "x-okta-request-id", &request_id);
     web::set(h, "x-rate-limit-limit", &limit.to_string());
-    web::set(h, "x-rate-limit-remaining", &if throttled { 0 } else { remaining }.to_string());
+    web::set(
+        h,
+        "x-rate-limit-remaining",
+        &if throttled { 0 } else { remaining }.to_string(),
+    );
     web::set(h, "x-rate-limit-reset", &reset.to_string());
     web::set(h, "cache-control", "no-cache, no-store");
     resp
@@ -142,7 +223,9 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
 
 fn valid_token(shared: &Shared, auth: &str) -> bool {
     match auth.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("SSWS") => token == shared.id.okta_token,
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("SSWS") => {
+            token == shared.id.okta_token
+        }
         _ => false,
     }
 }

@@ -26,12 +26,23 @@ pub struct OktaUser {
 
 impl OktaUser {
     pub fn login(&self) -> &str {
-        self.profile.get("login").and_then(Value::as_str).unwrap_or("")
+        self.profile
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn display_name(&self) -> String {
-        let first = self.profile.get("firstName").and_then(Value::as_str).unwrap_or("");
-        let last = self.profile.get("lastName").and_then(Value::as_str).unwrap_or("");
+        let first = self
+            .profile
+            .get("firstName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let last = self
+            .profile
+            .get("lastName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         format!("{first} {last}").trim().to_string()
     }
 
@@ -85,6 +96,15 @@ pub struct AppUser {
     pub last_updated: DateTime<Utc>,
     pub status_changed: DateTime<Utc>,
     pub last_sync: Option<DateTime<Utc>>,
+}
+
+/// What `POST /api/v1/users` asks for.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub profile: Map<String, Value>,
+    pub activate: bool,
+    pub with_password: bool,
+    pub group_ids: Vec<String>,
 }
 
 /// One System Log entry: `seq` orders by persistence, `published` is the event's own time.
@@ -141,20 +161,57 @@ fn event_meta(event_type: &str) -> (&'static str, &'static str) {
     match event_type {
         "user.lifecycle.create" => ("core.user.config.user_creation.success", "Create Okta user"),
         "user.lifecycle.activate" => ("core.user.config.user_activated", "Activate Okta user"),
-        "user.lifecycle.deactivate" => ("core.user.config.user_deactivated", "Deactivate Okta User"),
-        "user.lifecycle.reactivate" => ("core.user.config.user_reactivated", "Reactivate Okta user"),
-        "user.lifecycle.delete.initiated" => ("core.user.config.user_status.delete.initiated", "Delete Okta user"),
-        "user.lifecycle.delete.completed" => ("core.user.config.user_status.delete.completed", "Delete Okta user completed"),
-        "user.account.update_profile" => ("core.user.config.profile_update.success", "Update user profile for Okta"),
+        "user.lifecycle.deactivate" => {
+            ("core.user.config.user_deactivated", "Deactivate Okta User")
+        }
+        "user.lifecycle.reactivate" => {
+            ("core.user.config.user_reactivated", "Reactivate Okta user")
+        }
+        "user.lifecycle.delete.initiated" => (
+            "core.user.config.user_status.delete.initiated",
+            "Delete Okta user",
+        ),
+        "user.lifecycle.delete.completed" => (
+            "core.user.config.user_status.delete.completed",
+            "Delete Okta user completed",
+        ),
+        "user.account.update_profile" => (
+            "core.user.config.profile_update.success",
+            "Update user profile for Okta",
+        ),
         "user.session.clear" => ("core.user_auth.session_clear", "Clear user session"),
-        "group.user_membership.add" => ("core.user_group_member.user_add", "Add user to group membership"),
-        "group.user_membership.remove" => ("core.user_group_member.user_remove", "Remove user from group membership"),
-        "application.user_membership.add" => ("app.generic.provision.assign_user_to_app", "Add user to application membership"),
-        "application.user_membership.remove" => ("app.generic.provision.deactivate_user_from_app", "Remove users application membership"),
-        "application.provision.user.push" => ("app.user_management.push_new_user", "Push new user to external application"),
-        "application.provision.user.push_profile" => ("app.user_management.push_profile_success", "Push user's profile to external application"),
-        "application.provision.user.deactivate" => ("app.user_management.deactivate_user", "Push user deactivation to external application"),
-        "application.provision.group_push.push_memberships" => ("app.user_management.push_group_memberships", "Push group memberships to external application"),
+        "group.user_membership.add" => (
+            "core.user_group_member.user_add",
+            "Add user to group membership",
+        ),
+        "group.user_membership.remove" => (
+            "core.user_group_member.user_remove",
+            "Remove user from group membership",
+        ),
+        "application.user_membership.add" => (
+            "app.generic.provision.assign_user_to_app",
+            "Add user to application membership",
+        ),
+        "application.user_membership.remove" => (
+            "app.generic.provision.deactivate_user_from_app",
+            "Remove users application membership",
+        ),
+        "application.provision.user.push" => (
+            "app.user_management.push_new_user",
+            "Push new user to external application",
+        ),
+        "application.provision.user.push_profile" => (
+            "app.user_management.push_profile_success",
+            "Push user's profile to external application",
+        ),
+        "application.provision.user.deactivate" => (
+            "app.user_management.deactivate_user",
+            "Push user deactivation to external application",
+        ),
+        "application.provision.group_push.push_memberships" => (
+            "app.user_management.push_group_memberships",
+            "Push group memberships to external application",
+        ),
         _ => ("", ""),
     }
 }
@@ -163,7 +220,9 @@ impl Okta {
     pub fn user(&self, id_or_login: &str) -> Option<&OktaUser> {
         self.users.get(id_or_login).or_else(|| {
             let needle = id_or_login.to_lowercase();
-            self.users.values().find(|u| u.login().to_lowercase() == needle)
+            self.users
+                .values()
+                .find(|u| u.login().to_lowercase() == needle)
         })
     }
 
@@ -193,7 +252,16 @@ impl Okta {
 
     /// Appends a System Log event in Okta's LogEvent shape.
     #[allow(clippy::too_many_arguments)]
-    pub fn log(&mut self, rng: &mut Rng, at: DateTime<Utc>, event_type: &str, tx: &Tx, targets: Vec<Value>, result: &str, reason: Option<String>) {
+    pub fn log(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        event_type: &str,
+        tx: &Tx,
+        targets: Vec<Value>,
+        result: &str,
+        reason: Option<String>,
+    ) {
         let (legacy, message) = event_meta(event_type);
         let web = tx.kind == "WEB";
         let client = if web {
@@ -203,7 +271,9 @@ impl Okta {
             json!({"userAgent": null, "zone": null, "device": null, "id": null, "ipAddress": null, "geographicalContext": null})
         };
         let debug = match &tx.uri {
-            Some(uri) => json!({"requestId": tx.id, "requestUri": uri.split('?').next().unwrap_or(uri), "url": uri}),
+            Some(uri) => {
+                json!({"requestId": tx.id, "requestUri": uri.split('?').next().unwrap_or(uri), "url": uri})
+            }
             None => json!({}),
         };
         let severity = if result == "SUCCESS" { "INFO" } else { "WARN" };
@@ -228,11 +298,28 @@ impl Okta {
             "target": targets,
         });
         let seq = self.log.last().map(|e| e.seq + 1).unwrap_or(1);
-        self.log.push(LogEntry { seq, published: at, event });
+        self.log.push(LogEntry {
+            seq,
+            published: at,
+            event,
+        });
     }
 
-    /// Creates a user (ACTIVE when `activate`, else STAGED) with optional groups.
-    pub fn create_user(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, profile: Map<String, Value>, activate: bool, with_password: bool, group_ids: &[String]) -> (OktaUser, Vec<Job>) {
+    /// Creates a user (ACTIVE when activated with a password, PROVISIONED without one,
+    /// else STAGED) in the given groups.
+    pub fn create_user(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        new: NewUser,
+    ) -> (OktaUser, Vec<Job>) {
+        let NewUser {
+            profile,
+            activate,
+            with_password,
+            group_ids,
+        } = new;
         let id = rng.okta_id("00u");
         let status = match (activate, with_password) {
             (true, true) => "ACTIVE",
@@ -250,12 +337,28 @@ impl Okta {
             profile,
         };
         self.users.insert(id.clone(), user.clone());
-        self.log(rng, now, "user.lifecycle.create", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "user.lifecycle.create",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
         if activate {
-            self.log(rng, now, "user.lifecycle.activate", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+            self.log(
+                rng,
+                now,
+                "user.lifecycle.activate",
+                tx,
+                vec![Self::user_target(&user)],
+                "SUCCESS",
+                None,
+            );
         }
         let mut jobs = Vec::new();
-        for gid in group_ids {
+        for gid in &group_ids {
             jobs.extend(self.add_member(rng, now, tx, gid, &id));
         }
         if group_ids.is_empty() {
@@ -265,14 +368,31 @@ impl Okta {
     }
 
     /// Partial profile update (POST semantics: only the given attributes change).
-    pub fn update_profile(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, id: &str, changes: Map<String, Value>) -> Vec<Job> {
-        let Some(user) = self.users.get_mut(id) else { return vec![] };
+    pub fn update_profile(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        id: &str,
+        changes: Map<String, Value>,
+    ) -> Vec<Job> {
+        let Some(user) = self.users.get_mut(id) else {
+            return vec![];
+        };
         for (k, v) in changes {
             user.profile.insert(k, v);
         }
         user.last_updated = now;
         let user = user.clone();
-        self.log(rng, now, "user.account.update_profile", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "user.account.update_profile",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
         let mut jobs = Vec::new();
         for app in &self.apps {
             let Some(leg) = app.leg else { continue };
@@ -287,60 +407,142 @@ impl Okta {
 
     /// Deactivation: DEPROVISIONED, sessions cleared, app users removed, pushes queued.
     pub fn deactivate(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, id: &str) -> Vec<Job> {
-        let Some(user) = self.users.get_mut(id) else { return vec![] };
+        let Some(user) = self.users.get_mut(id) else {
+            return vec![];
+        };
         user.status = "DEPROVISIONED".into();
         user.status_changed = Some(now);
         user.last_updated = now;
         let user = user.clone();
-        self.log(rng, now, "user.lifecycle.deactivate", tx, vec![Self::user_target(&user)], "SUCCESS", None);
-        self.log(rng, now, "user.session.clear", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "user.lifecycle.deactivate",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
+        self.log(
+            rng,
+            now,
+            "user.session.clear",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
         self.sync_assignments(rng, now, tx, id)
     }
 
     /// Activation of a STAGED user, or reactivation of a DEPROVISIONED one.
     pub fn activate(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, id: &str) -> Vec<Job> {
-        let Some(user) = self.users.get_mut(id) else { return vec![] };
+        let Some(user) = self.users.get_mut(id) else {
+            return vec![];
+        };
         user.status = "ACTIVE".into();
         user.activated = Some(now);
         user.status_changed = Some(now);
         user.last_updated = now;
         let user = user.clone();
-        self.log(rng, now, "user.lifecycle.activate", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "user.lifecycle.activate",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
         self.sync_assignments(rng, now, tx, id)
     }
 
     /// Final delete of a DEPROVISIONED user.
     pub fn delete(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, id: &str) {
-        let Some(user) = self.users.remove(id) else { return };
-        self.log(rng, now, "user.lifecycle.delete.initiated", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        let Some(user) = self.users.remove(id) else {
+            return;
+        };
+        self.log(
+            rng,
+            now,
+            "user.lifecycle.delete.initiated",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
         for g in self.groups.values_mut() {
             g.members.remove(id);
         }
         self.app_users.retain(|(_, uid), _| uid != id);
-        self.log(rng, now, "user.lifecycle.delete.completed", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "user.lifecycle.delete.completed",
+            tx,
+            vec![Self::user_target(&user)],
+            "SUCCESS",
+            None,
+        );
     }
 
-    pub fn add_member(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, group_id: &str, user_id: &str) -> Vec<Job> {
-        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id)) else { return vec![] };
+    pub fn add_member(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        group_id: &str,
+        user_id: &str,
+    ) -> Vec<Job> {
+        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id))
+        else {
+            return vec![];
+        };
         if !group.members.insert(user_id.to_string()) {
             return vec![];
         }
         group.last_membership_updated = now;
         let (group, user) = (group.clone(), user.clone());
-        self.log(rng, now, "group.user_membership.add", tx, vec![Self::user_target(&user), Self::group_target(&group)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "group.user_membership.add",
+            tx,
+            vec![Self::user_target(&user), Self::group_target(&group)],
+            "SUCCESS",
+            None,
+        );
         let mut jobs = self.sync_assignments(rng, now, tx, user_id);
         jobs.extend(self.push_membership(now, group_id, user_id, true));
         jobs
     }
 
-    pub fn remove_member(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, group_id: &str, user_id: &str) -> Vec<Job> {
-        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id)) else { return vec![] };
+    pub fn remove_member(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        group_id: &str,
+        user_id: &str,
+    ) -> Vec<Job> {
+        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id))
+        else {
+            return vec![];
+        };
         if !group.members.remove(user_id) {
             return vec![];
         }
         group.last_membership_updated = now;
         let (group, user) = (group.clone(), user.clone());
-        self.log(rng, now, "group.user_membership.remove", tx, vec![Self::user_target(&user), Self::group_target(&group)], "SUCCESS", None);
+        self.log(
+            rng,
+            now,
+            "group.user_membership.remove",
+            tx,
+            vec![Self::user_target(&user), Self::group_target(&group)],
+            "SUCCESS",
+            None,
+        );
         // Membership leaves the pushed group first, then (if no other group keeps the
         // assignment) the app user is removed and deprovisioned.
         let mut jobs = self.push_membership(now, group_id, user_id, false);
@@ -349,15 +551,28 @@ impl Okta {
     }
 
     /// Group push: a membership change of a pushed group reaches each app that still has the user.
-    fn push_membership(&self, now: DateTime<Utc>, group_id: &str, user_id: &str, add: bool) -> Vec<Job> {
+    fn push_membership(
+        &self,
+        now: DateTime<Utc>,
+        group_id: &str,
+        user_id: &str,
+        add: bool,
+    ) -> Vec<Job> {
         let mut jobs = Vec::new();
         for app in &self.apps {
             let Some(leg) = app.leg else { continue };
             if !app.pushes.contains_key(group_id) {
                 continue;
             }
-            let assigned = self.app_users.get(&(app.id.clone(), user_id.to_string())).is_some_and(|a| a.status != "DEPROVISIONED");
-            let kind = if add { JobKind::GroupAdd(group_id.to_string()) } else { JobKind::GroupRemove(group_id.to_string()) };
+            let assigned = self
+                .app_users
+                .get(&(app.id.clone(), user_id.to_string()))
+                .is_some_and(|a| a.status != "DEPROVISIONED");
+            let kind = if add {
+                JobKind::GroupAdd(group_id.to_string())
+            } else {
+                JobKind::GroupRemove(group_id.to_string())
+            };
             if assigned || !add {
                 jobs.push(Job::new(leg, kind, user_id, now));
             }
@@ -367,15 +582,35 @@ impl Okta {
 
     /// Recomputes which apps a user is entitled to (through group assignment while not
     /// deprovisioned), adds or removes app users, and queues the pushes that follow.
-    pub fn sync_assignments(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, user_id: &str) -> Vec<Job> {
-        let Some(user) = self.users.get(user_id).cloned() else { return vec![] };
-        let active = matches!(user.status.as_str(), "ACTIVE" | "PROVISIONED" | "RECOVERY" | "PASSWORD_EXPIRED" | "LOCKED_OUT");
+    pub fn sync_assignments(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        user_id: &str,
+    ) -> Vec<Job> {
+        let Some(user) = self.users.get(user_id).cloned() else {
+            return vec![];
+        };
+        let active = matches!(
+            user.status.as_str(),
+            "ACTIVE" | "PROVISIONED" | "RECOVERY" | "PASSWORD_EXPIRED" | "LOCKED_OUT"
+        );
         let mut jobs = Vec::new();
         let apps = self.apps.clone();
         for app in &apps {
-            let entitled = active && app.groups.iter().any(|g| self.groups.get(g).is_some_and(|g| g.members.contains(user_id)));
+            let entitled = active
+                && app.groups.iter().any(|g| {
+                    self.groups
+                        .get(g)
+                        .is_some_and(|g| g.members.contains(user_id))
+                });
             let key = (app.id.clone(), user_id.to_string());
-            let current = self.app_users.get(&key).filter(|a| a.status != "DEPROVISIONED").cloned();
+            let current = self
+                .app_users
+                .get(&key)
+                .filter(|a| a.status != "DEPROVISIONED")
+                .cloned();
             match (entitled, current) {
                 (true, None) => {
                     let au = AppUser {
@@ -383,8 +618,18 @@ impl Okta {
                         user_id: user_id.to_string(),
                         app_user_id: rng.okta_id("0ua"),
                         external_id: None,
-                        status: if app.leg.is_some() { "STAGED" } else { "ACTIVE" }.into(),
-                        sync_state: if app.leg.is_some() { "SYNCING" } else { "DISABLED" }.into(),
+                        status: if app.leg.is_some() {
+                            "STAGED"
+                        } else {
+                            "ACTIVE"
+                        }
+                        .into(),
+                        sync_state: if app.leg.is_some() {
+                            "SYNCING"
+                        } else {
+                            "DISABLED"
+                        }
+                        .into(),
                         scope: "GROUP".into(),
                         user_name: user.login().to_string(),
                         created: now,
@@ -392,14 +637,30 @@ impl Okta {
                         status_changed: now,
                         last_sync: None,
                     };
-                    self.log(rng, now, "application.user_membership.add", tx, Self::app_targets(app, &au, &user), "SUCCESS", None);
+                    self.log(
+                        rng,
+                        now,
+                        "application.user_membership.add",
+                        tx,
+                        Self::app_targets(app, &au, &user),
+                        "SUCCESS",
+                        None,
+                    );
                     self.app_users.insert(key, au);
                     if let Some(leg) = app.leg {
                         jobs.push(Job::new(leg, JobKind::Create, user_id, now));
                     }
                 }
                 (false, Some(mut au)) => {
-                    self.log(rng, now, "application.user_membership.remove", tx, Self::app_targets(app, &au, &user), "SUCCESS", None);
+                    self.log(
+                        rng,
+                        now,
+                        "application.user_membership.remove",
+                        tx,
+                        Self::app_targets(app, &au, &user),
+                        "SUCCESS",
+                        None,
+                    );
                     au.status = "DEPROVISIONED".into();
                     au.status_changed = now;
                     au.last_updated = now;
@@ -415,17 +676,44 @@ impl Okta {
     }
 
     /// Writes the System Log event of a provisioning attempt and updates the app user.
-    pub fn record_push(&mut self, rng: &mut Rng, at: DateTime<Utc>, leg: Leg, user_id: &str, event_type: &str, outcome: Result<Option<String>, String>) {
-        let Some(app) = self.app_for(leg).cloned() else { return };
-        let Some(user) = self.users.get(user_id).cloned() else { return };
+    pub fn record_push(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        leg: Leg,
+        user_id: &str,
+        event_type: &str,
+        outcome: Result<Option<String>, String>,
+    ) {
+        let Some(app) = self.app_for(leg).cloned() else {
+            return;
+        };
+        let Some(user) = self.users.get(user_id).cloned() else {
+            return;
+        };
         let key = (app.id.clone(), user_id.to_string());
-        let Some(mut au) = self.app_users.get(&key).cloned() else { return };
-        let tx = Tx { kind: "JOB", id: rng.okta_id("xqw").to_lowercase(), actor: Actor::system(), uri: None };
+        let Some(mut au) = self.app_users.get(&key).cloned() else {
+            return;
+        };
+        let tx = Tx {
+            kind: "JOB",
+            id: rng.okta_id("xqw").to_lowercase(),
+            actor: Actor::system(),
+            uri: None,
+        };
         let (result, reason) = match &outcome {
             Ok(_) => ("SUCCESS", None),
             Err(reason) => ("FAILURE", Some(reason.clone())),
         };
-        self.log(rng, at, event_type, &tx, Self::app_targets(&app, &au, &user), result, reason);
+        self.log(
+            rng,
+            at,
+            event_type,
+            &tx,
+            Self::app_targets(&app, &au, &user),
+            result,
+            reason,
+        );
         match outcome {
             Ok(ext) => {
                 if let Some(ext) = ext {
@@ -445,10 +733,26 @@ impl Okta {
     }
 
     /// Records a group-push membership event (one per attempt).
-    pub fn record_group_push(&mut self, rng: &mut Rng, at: DateTime<Utc>, leg: Leg, group_id: &str, outcome: Result<(), String>) {
-        let Some(app) = self.app_for(leg).cloned() else { return };
-        let Some(group) = self.groups.get(group_id).cloned() else { return };
-        let tx = Tx { kind: "JOB", id: rng.okta_id("xqw").to_lowercase(), actor: Actor::system(), uri: None };
+    pub fn record_group_push(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        leg: Leg,
+        group_id: &str,
+        outcome: Result<(), String>,
+    ) {
+        let Some(app) = self.app_for(leg).cloned() else {
+            return;
+        };
+        let Some(group) = self.groups.get(group_id).cloned() else {
+            return;
+        };
+        let tx = Tx {
+            kind: "JOB",
+            id: rng.okta_id("xqw").to_lowercase(),
+            actor: Actor::system(),
+            uri: None,
+        };
         let targets = vec![
             Self::group_target(&group),
             json!({"id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.catalog_name, "detailEntry": null}),
@@ -457,7 +761,15 @@ impl Okta {
             Ok(()) => ("SUCCESS", None),
             Err(r) => ("FAILURE", Some(r)),
         };
-        self.log(rng, at, "application.provision.group_push.push_memberships", &tx, targets, result, reason);
+        self.log(
+            rng,
+            at,
+            "application.provision.group_push.push_memberships",
+            &tx,
+            targets,
+            result,
+            reason,
+        );
     }
 }
 
@@ -469,15 +781,24 @@ pub fn user_json(u: &OktaUser, base: &str) -> Value {
     let self_href = format!("{base}/api/v1/users/{}", u.id);
     let mut links = serde_json::Map::new();
     links.insert("self".into(), json!({"href": self_href}));
-    links.insert("schema".into(), json!({"href": format!("{base}/api/v1/meta/schemas/user/oscLA2qou4n874OKI1d7")}));
-    links.insert("type".into(), json!({"href": format!("{base}/api/v1/meta/types/user/{USER_TYPE_ID}")}));
+    links.insert(
+        "schema".into(),
+        json!({"href": format!("{base}/api/v1/meta/schemas/user/oscLA2qou4n874OKI1d7")}),
+    );
+    links.insert(
+        "type".into(),
+        json!({"href": format!("{base}/api/v1/meta/types/user/{USER_TYPE_ID}")}),
+    );
     let lifecycle: &[&str] = match u.status.as_str() {
         "DEPROVISIONED" => &["activate"],
         "STAGED" => &["activate"],
         _ => &["suspend", "deactivate"],
     };
     for action in lifecycle {
-        links.insert((*action).into(), json!({"href": format!("{self_href}/lifecycle/{action}"), "method": "POST"}));
+        links.insert(
+            (*action).into(),
+            json!({"href": format!("{self_href}/lifecycle/{action}"), "method": "POST"}),
+        );
     }
     let email = u.attr("email").unwrap_or("");
     json!({
@@ -547,7 +868,12 @@ pub fn app_user_json(au: &AppUser, base: &str) -> Value {
 pub fn app_json(app: &OktaApp, base: &str) -> Value {
     let mut features = vec![];
     if app.leg.is_some() {
-        features = vec!["PUSH_NEW_USERS", "PUSH_USER_DEACTIVATION", "PUSH_PROFILE_UPDATES", "GROUP_PUSH"];
+        features = vec![
+            "PUSH_NEW_USERS",
+            "PUSH_USER_DEACTIVATION",
+            "PUSH_PROFILE_UPDATES",
+            "GROUP_PUSH",
+        ];
     }
     json!({
         "id": app.id,
