@@ -116,7 +116,8 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
                 id: ag.clone(),
                 display_name: name.into(),
                 description: None,
-                external_id: Some((aws.issuer(), gid.clone())),
+                // Okta's SCIM group create sends no externalId.
+                external_id: None,
                 members: BTreeMap::new(),
                 created_at: created,
                 created_by: "SCIM".into(),

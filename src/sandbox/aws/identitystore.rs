@@ -167,7 +167,9 @@ pub fn handle(call: &Call, op: &str) -> Response {
                 );
             };
             match found {
-                Some(g) => ok(json!({"IdentityStoreId": store_id, "GroupId": g.id})),
+                Some(g) => ok(
+                    json!({"IdentityStoreId": store_id, "GroupId": g.id, "GroupArn": format!("arn:aws:identitystore:::group/{}", g.id)}),
+                ),
                 None => not_found(call, "GROUP", ""),
             }
         }

@@ -800,6 +800,23 @@ pub fn user_json(u: &OktaUser, base: &str) -> Value {
             json!({"href": format!("{self_href}/lifecycle/{action}"), "method": "POST"}),
         );
     }
+    // An active user with a password also links its credential operations.
+    if u.status == "ACTIVE" {
+        for (name, path) in [
+            ("resetPassword", "lifecycle/reset_password"),
+            ("expirePassword", "lifecycle/expire_password"),
+            (
+                "changeRecoveryQuestion",
+                "credentials/change_recovery_question",
+            ),
+            ("changePassword", "credentials/change_password"),
+        ] {
+            links.insert(
+                name.into(),
+                json!({"href": format!("{self_href}/{path}"), "method": "POST"}),
+            );
+        }
+    }
     let email = u.attr("email").unwrap_or("");
     json!({
         "id": u.id,
