@@ -80,16 +80,6 @@ fn has_headers(name: &str, h: &reqwest::header::HeaderMap, names: &[&str]) {
     }
 }
 
-const PROFILE_DATA: &[&str] = &[
-    ".profile.title",
-    ".profile.department",
-    ".profile.organization",
-    ".profile.costCenter",
-    ".profile.userType",
-    ".profile.displayName",
-    ".profile.employeeNumber",
-];
-
 #[tokio::test]
 async fn okta_users_errors_and_system_log() {
     let sb = start_fast().await;

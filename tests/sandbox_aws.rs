@@ -69,7 +69,7 @@ async fn provision(sb: &Sandbox, n: usize) {
             &format!("jmlproof-a{i:02}@sandbox.example"),
             "Ana",
             "Souza",
-            &[g.clone()],
+            std::slice::from_ref(&g),
         )
         .await;
     }

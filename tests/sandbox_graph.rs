@@ -147,7 +147,7 @@ async fn provision(sb: &jmlproof::sandbox::Sandbox, n: usize) -> Vec<String> {
                 &format!("jmlproof-g{i:02}@sandbox.example"),
                 "Gina",
                 &format!("O'Brien{i}"),
-                &[g.clone()],
+                std::slice::from_ref(&g),
             )
             .await;
         ids.push(u["id"].as_str().unwrap().to_string());
