@@ -11,5 +11,6 @@ pub mod duration;
 pub mod exit;
 pub mod http;
 pub mod init;
+pub mod jwt;
 pub mod sandbox;
 pub mod secret;

@@ -82,6 +82,7 @@ pub fn write_config(path: &Path, e: &Endpoints) -> anyhow::Result<()> {
     let secrets = dir.join(".jmlproof-sandbox");
     std::fs::create_dir_all(&secrets)
         .with_context(|| format!("cannot create {}", secrets.display()))?;
+    let secrets = std::fs::canonicalize(&secrets).unwrap_or(secrets);
     let put = |name: &str, value: &str| -> anyhow::Result<String> {
         let p = secrets.join(name);
         write_private(&p, value)?;
@@ -103,11 +104,17 @@ pub fn write_config(path: &Path, e: &Endpoints) -> anyhow::Result<()> {
 [okta]
 org_url = "{okta_url}"
 token = "file:{okta_token}"
+# Or the OAuth service app (private_key_jwt + DPoP): remove `token` and use
+# [okta.oauth]
+# client_id = "{oauth_client}"
+# private_key = "file:{secrets_dir}/okta_service_app.pem"
 
 [entra]
 tenant_id = "{tenant_id}"
 client_id = "{client_id}"
 client_secret = "file:{client_secret}"
+# Or certificate credentials instead of the secret:
+# certificate = "file:{secrets_dir}/entra_certificate.pem"
 graph_url = "{graph_url}"
 login_url = "{login_url}"
 okta_app_id = "{entra_app}"
@@ -139,6 +146,7 @@ max_users = 10
 "#,
         secrets_dir = secrets.display(),
         okta_url = e.okta_url,
+        oauth_client = e.okta_oauth_client_id,
         tenant_id = e.tenant_id,
         client_id = e.client_id,
         graph_url = e.graph_url,

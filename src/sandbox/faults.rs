@@ -49,6 +49,8 @@ pub struct OktaFaults {
     pub logs_rate_limit: u32,
     /// Length of a rate-limit window (Okta: about 60 s).
     pub rate_window: Human,
+    /// Whether the OAuth service app requires DPoP (new "API Services" apps do by default).
+    pub dpop: bool,
 }
 
 impl Default for OktaFaults {
@@ -60,6 +62,7 @@ impl Default for OktaFaults {
             rate_limit: 600,
             logs_rate_limit: 120,
             rate_window: Human(Duration::from_secs(60)),
+            dpop: true,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod cmd;
 pub mod faults;
 pub mod graph;
 pub mod ids;
+pub mod keys;
 pub mod okta;
 pub mod provisioner;
 pub mod seed;
@@ -64,6 +65,8 @@ impl Default for Options {
 pub enum SandboxError {
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
+    #[error("cannot generate the sandbox's keys: {0}")]
+    Keys(String),
     #[error("unknown seed data {0:?} (expected: empty)")]
     SeedData(String),
 }
@@ -105,6 +108,15 @@ pub struct Endpoints {
     pub test_group: String,
     pub mover_group: String,
     pub domain: String,
+    pub okta_oauth_client_id: String,
+    /// Key material, present once generated (the CLI always includes it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub okta_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub okta_private_key: Option<String>,
+    /// PEM bundle (private key, then certificate) for Entra certificate credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_certificate: Option<String>,
 }
 
 /// A running sandbox. Dropping it stops the servers.
@@ -208,6 +220,10 @@ impl Sandbox {
             test_group: id.test_group.clone(),
             mover_group: id.mover_group.clone(),
             domain: id.domain.clone(),
+            okta_oauth_client_id: id.okta_oauth_client_id.clone(),
+            okta_key_id: None,
+            okta_private_key: None,
+            graph_certificate: None,
         };
         Ok(Sandbox {
             endpoints,
@@ -215,6 +231,23 @@ impl Sandbox {
             stop,
             tasks,
         })
+    }
+
+    /// Generates the key material (Okta service-app key, Entra certificate) if needed
+    /// and adds it to the endpoints.
+    pub fn with_key_material(&mut self) -> Result<&Endpoints, SandboxError> {
+        let keys = self.shared.keys().map_err(SandboxError::Keys)?;
+        self.endpoints.okta_key_id = Some(keys.okta_key_id.clone());
+        self.endpoints.okta_private_key = Some(
+            keys.okta_app
+                .to_pkcs8_pem()
+                .map_err(|e| SandboxError::Keys(e.to_string()))?,
+        );
+        self.endpoints.graph_certificate = Some(
+            keys.graph_bundle_pem()
+                .map_err(|e| SandboxError::Keys(e.to_string()))?,
+        );
+        Ok(&self.endpoints)
     }
 
     /// Waits until every queued provisioning job has run (tests await this instead of sleeping).

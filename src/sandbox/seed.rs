@@ -22,6 +22,7 @@ pub fn identity(rng: &mut Rng) -> Identity {
     let store = format!("d-{}", &rng.request_id()[..10]);
     Identity {
         okta_token: format!("00{}-{}", rng.request_id(), &rng.request_id()[..8]),
+        okta_oauth_client_id: rng.okta_id("0oa"),
         okta_entra_app_id: rng.okta_id("0oa"),
         okta_aws_app_id: rng.okta_id("0oa"),
         tenant_id: rng.guid(),

@@ -4,7 +4,7 @@
 //! takes effect.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -60,6 +60,8 @@ pub struct Truth {
 #[derive(Debug, Clone, Serialize)]
 pub struct Identity {
     pub okta_token: String,
+    /// Client id of the Okta OAuth service app (private_key_jwt).
+    pub okta_oauth_client_id: String,
     pub okta_entra_app_id: String,
     pub okta_aws_app_id: String,
     pub tenant_id: String,
@@ -99,6 +101,7 @@ pub struct Shared {
     pub urls: Urls,
     /// The provisioner's queues, one per leg (set once the provisioner starts).
     pub queues: super::provisioner::Queues,
+    keys: OnceLock<Result<super::keys::Keys, String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -126,6 +129,7 @@ impl Shared {
             id,
             urls,
             queues,
+            keys: OnceLock::new(),
         })
     }
 
@@ -144,6 +148,14 @@ impl Shared {
 
     pub fn set_faults(&self, f: Faults) {
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    /// The sandbox's key material, generated on first use.
+    pub fn keys(&self) -> Result<&super::keys::Keys, String> {
+        self.keys
+            .get_or_init(|| super::keys::Keys::generate().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

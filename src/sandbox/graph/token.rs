@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::GraphApi;
 use crate::sandbox::web::{self, first, form_pairs};
@@ -111,15 +111,28 @@ pub async fn token(
             "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
         );
     }
-    if first(&form, "client_assertion").is_some() {
-        // Certificate credentials are not emulated yet: say so rather than accept anything.
-        return aadsts(
-            &api,
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            700027,
-            "The sandbox does not verify client assertions yet; use a client secret.",
-        );
+    if let Some(assertion) = first(&form, "client_assertion") {
+        if first(&form, "client_assertion_type")
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
+            return aadsts(
+                &api,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                50027,
+                "Invalid JWT token: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            );
+        }
+        return match check_assertion(&api, &tenant, &client_id, assertion) {
+            Ok(()) => issue(&api),
+            Err((code, text)) => aadsts(
+                &api,
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                code,
+                &text,
+            ),
+        };
     }
     match secret {
         None => aadsts(
@@ -138,20 +151,77 @@ pub async fn token(
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
             ),
         ),
-        Some(_) => {
-            let access = format!("sbx.{}", { api.shared.tenant().rng.request_id() });
-            let exp = api.shared.now() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
-            api.tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(access.clone(), exp);
-            let mut r = web::json(
-                StatusCode::OK,
-                &json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS, "ext_expires_in": TOKEN_LIFETIME_SECS, "access_token": access}),
-                "application/json; charset=utf-8",
-            );
-            web::set(r.headers_mut(), "cache-control", "no-store, no-cache");
-            r
-        }
+        Some(_) => issue(&api),
     }
+}
+
+fn issue(api: &GraphApi) -> Response {
+    let access = format!("sbx.{}", { api.shared.tenant().rng.request_id() });
+    let exp = api.shared.now() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
+    api.tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(access.clone(), exp);
+    let mut r = web::json(
+        StatusCode::OK,
+        &json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS, "ext_expires_in": TOKEN_LIFETIME_SECS, "access_token": access}),
+        "application/json; charset=utf-8",
+    );
+    web::set(r.headers_mut(), "cache-control", "no-store, no-cache");
+    r
+}
+
+/// A certificate client assertion: PS256 with `x5t#S256`, or RS256 with the SHA-1
+/// `x5t` (older form, still accepted), signed by the registered certificate's key,
+/// with aud = this token endpoint, iss = sub = the client id, and a current exp/nbf.
+fn check_assertion(
+    api: &GraphApi,
+    tenant: &str,
+    client_id: &str,
+    assertion: &str,
+) -> Result<(), (u32, String)> {
+    let keys = api.shared.keys().map_err(|e| (500, e))?;
+    let jwt =
+        crate::jwt::decode(assertion).map_err(|e| (50027, format!("Invalid JWT token. {e}")))?;
+    let header = |k: &str| jwt.header.get(k).and_then(Value::as_str);
+    let claim = |k: &str| jwt.claims.get(k).and_then(Value::as_str);
+    let thumb_ok = match (header("alg"), header("x5t#S256"), header("x5t")) {
+        (Some("PS256") | Some("RS256"), Some(t), _) => t == keys.x5t_s256(),
+        (Some("RS256") | Some("PS256"), None, Some(t)) => t == keys.x5t(),
+        _ => return Err((700027, "Client assertion failed signature validation: the header needs alg PS256 or RS256 and x5t#S256 or x5t.".into())),
+    };
+    if !thumb_ok {
+        return Err((
+            700027,
+            format!(
+                "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{}']",
+                header("x5t#S256").or(header("x5t")).unwrap_or("")
+            ),
+        ));
+    }
+    jwt.verify(&keys.graph.public_jwk()).map_err(|_| (700027, "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value.]".to_string()))?;
+    let aud = format!("{}/{tenant}/oauth2/v2.0/token", api.shared.urls.login);
+    if claim("aud") != Some(aud.as_str()) {
+        return Err((
+            700212,
+            format!(
+                "No matching federated identity record found for presented assertion audience '{}'.",
+                claim("aud").unwrap_or("")
+            ),
+        ));
+    }
+    if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
+        return Err((700023, "Client assertion audience claim does not match Realm issuer: iss and sub must be the client id.".into()));
+    }
+    // Assertion times are checked against the real clock: the client signs with its own.
+    let now = chrono::Utc::now().timestamp();
+    let exp = jwt.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    let nbf = jwt.claims.get("nbf").and_then(Value::as_i64).unwrap_or(0);
+    if exp + 300 < now || nbf > now + 300 {
+        return Err((
+            700024,
+            "Client assertion is not within its valid time range.".into(),
+        ));
+    }
+    Ok(())
 }

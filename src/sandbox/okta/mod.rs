@@ -3,6 +3,7 @@
 
 pub mod filter;
 mod handlers;
+pub mod oauth;
 pub mod store;
 mod syslog;
 
@@ -25,6 +26,7 @@ use store::Actor;
 pub struct OktaApi {
     pub shared: Arc<Shared>,
     buckets: Mutex<HashMap<&'static str, Bucket>>,
+    pub oauth: oauth::OAuth,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +47,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let api = Arc::new(OktaApi {
         shared,
         buckets: Mutex::new(HashMap::new()),
+        oauth: oauth::OAuth::default(),
     });
+    // The token endpoint sits outside the gate: it authenticates with the client
+    // assertion, not an API token.
+    let token = Router::new()
+        .route("/oauth2/v1/token", post(oauth::token))
+        .with_state(api.clone());
     Router::new()
         .route(
             "/api/v1/users",
@@ -86,6 +94,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(api.clone(), gate))
         .with_state(api)
+        .merge(token)
 }
 
 /// Okta's error body. `errorLink` repeats the code; `errorCauses` may be empty.
@@ -162,20 +171,9 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
         (limit.saturating_sub(b.used), reset, exhausted)
     };
 
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let mut resp = if !valid_token(&shared, &auth) {
-        error(
-            &shared,
-            StatusCode::UNAUTHORIZED,
-            "E0000011",
-            "Invalid token provided",
-            &[],
-        )
+    let authn = authenticate(&api, &req);
+    let mut resp = if let Err(refusal) = authn {
+        refusal
     } else if exhausted || hit == Hit::TooMany {
         error(
             &shared,
@@ -188,12 +186,7 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         error(&shared, status, "E0000009", "Internal Server Error", &[])
     } else {
-        let actor = shared
-            .tenant()
-            .okta
-            .admin
-            .clone()
-            .unwrap_or_else(Actor::system);
+        let actor = authn.unwrap_or_else(|_| Actor::system());
         let uri = req
             .uri()
             .path_and_query()
@@ -221,11 +214,110 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
     resp
 }
 
-fn valid_token(shared: &Shared, auth: &str) -> bool {
-    match auth.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("SSWS") => {
-            token == shared.id.okta_token
+/// Who is calling: the SSWS token's admin, or the OAuth service app whose access
+/// token (DPoP-bound, with a fresh proof, or Bearer) holds the scope the call needs.
+fn authenticate(api: &OktaApi, req: &Request) -> Result<Actor, Response> {
+    let shared = &api.shared;
+    let unauthorized = |why: Option<&str>| {
+        let mut r = error(
+            shared,
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+            &[],
+        );
+        if let Some(why) = why {
+            web::set(
+                r.headers_mut(),
+                "www-authenticate",
+                &format!("DPoP error=\"invalid_dpop_proof\", error_description=\"{why}\""),
+            );
         }
-        _ => false,
+        r
+    };
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some((scheme, token)) = header.split_once(' ') else {
+        return Err(unauthorized(None));
+    };
+    if scheme.eq_ignore_ascii_case("SSWS") {
+        return if token == shared.id.okta_token {
+            Ok(shared
+                .tenant()
+                .okta
+                .admin
+                .clone()
+                .unwrap_or_else(Actor::system))
+        } else {
+            Err(unauthorized(None))
+        };
     }
+    let dpop = scheme.eq_ignore_ascii_case("DPoP");
+    if !dpop && !scheme.eq_ignore_ascii_case("Bearer") {
+        return Err(unauthorized(None));
+    }
+    let Some(issued) = api.oauth.token(token).filter(|t| t.expires > shared.now()) else {
+        return Err(unauthorized(None));
+    };
+    match (dpop, &issued.jkt) {
+        (true, Some(jkt)) => {
+            let proof = req
+                .headers()
+                .get("dpop")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| unauthorized(Some("The DPoP proof JWT header is missing.")))?;
+            let htu = format!("{}{}", shared.urls.okta, req.uri().path());
+            match oauth::verify_proof(
+                api,
+                proof,
+                req.method().as_str(),
+                &htu,
+                Some(&oauth::ath(token)),
+                false,
+            ) {
+                Ok(k) if &k == jkt => {}
+                Ok(_) => {
+                    return Err(unauthorized(Some(
+                        "The DPoP proof key does not match the access token.",
+                    )));
+                }
+                Err(oauth::ProofError::Invalid(m)) => return Err(unauthorized(Some(&m))),
+                Err(oauth::ProofError::NeedNonce) => {
+                    return Err(unauthorized(Some("nonce required")));
+                }
+            }
+        }
+        (false, None) => {}
+        // A DPoP-bound token sent as Bearer, or a Bearer token sent as DPoP.
+        _ => return Err(unauthorized(None)),
+    }
+    let (need, also) = oauth::needed_scope(req.method(), req.uri().path());
+    if !issued
+        .scopes
+        .iter()
+        .any(|s| s == need || Some(s.as_str()) == also)
+    {
+        let mut r = error(
+            shared,
+            StatusCode::FORBIDDEN,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+            &[],
+        );
+        web::set(
+            r.headers_mut(),
+            "www-authenticate",
+            &format!("Bearer error=\"insufficient_scope\", scope=\"{need}\""),
+        );
+        return Err(r);
+    }
+    Ok(Actor {
+        id: issued.client_id.clone(),
+        kind: "PublicClientApp".into(),
+        alternate_id: issued.client_id.clone(),
+        display_name: "jmlproof service app".into(),
+    })
 }
