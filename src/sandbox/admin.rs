@@ -1,6 +1,6 @@
 //! The admin endpoint, under `/_sandbox` on its own port (no real API uses that
-//! path): ground truth, counts, users per system, faults and the clock. Tests and
-//! benchmarks read it; the tool's clients never do.
+//! path): ground truth, the seed's planted manifest, counts, users per system, faults
+//! and the clock. Tests and benchmarks read it; the tool's clients never do.
 
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ type S = State<Arc<Shared>>;
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_sandbox/truth", get(truth))
+        .route("/_sandbox/planted", get(planted))
         .route("/_sandbox/counts", get(counts))
         .route("/_sandbox/users", get(users))
         .route(
@@ -50,6 +51,20 @@ async fn truth(State(s): S, RawQuery(q): RawQuery) -> Response {
         .filter(|r| who.is_none_or(|w| r.okta_user_id == w))
         .collect();
     ok(json!({"truth": rows}))
+}
+
+/// What the seed data planted (the studio manifest); 404 for seed data that plants nothing.
+async fn planted(State(s): S) -> Response {
+    match &s.planted {
+        Some(p) => ok(serde_json::to_value(p).unwrap_or(Value::Null)),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(
+                json!({"error": "this seed data plants nothing (start with --seed-data studio)"}),
+            ),
+        )
+            .into_response(),
+    }
 }
 
 async fn counts(State(s): S) -> Response {

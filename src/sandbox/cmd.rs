@@ -34,6 +34,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
             faults,
             speed: args.speed,
             port: args.port,
+            start: None,
         })
         .await?;
         if let Some(path) = &args.write_config {

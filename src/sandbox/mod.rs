@@ -20,6 +20,7 @@ pub mod okta;
 pub mod provisioner;
 pub mod seed;
 pub mod state;
+pub mod studio;
 mod web;
 
 use std::net::SocketAddr;
@@ -42,11 +43,17 @@ pub struct Options {
     pub speed: f64,
     /// First of five consecutive ports; `None` lets the OS choose.
     pub port: Option<u16>,
+    /// Tenant time at start; `None` takes the wall clock. Seed history is laid out
+    /// backwards from it, so pinning it makes two sandboxes byte-identical.
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeedData {
+    /// The baseline: provisioning apps and the test groups, no people.
     Empty,
+    /// The acquisition story: a studio's workforce, its old AWS accounts and a quarter of history.
+    Studio,
 }
 
 impl Default for Options {
@@ -57,6 +64,7 @@ impl Default for Options {
             faults: Faults::default(),
             speed: 1.0,
             port: None,
+            start: None,
         }
     }
 }
@@ -67,7 +75,7 @@ pub enum SandboxError {
     Bind { port: u16, source: std::io::Error },
     #[error("cannot generate the sandbox's keys: {0}")]
     Keys(String),
-    #[error("unknown seed data {0:?} (expected: empty)")]
+    #[error("unknown seed data {0:?} (expected: empty, studio)")]
     SeedData(String),
 }
 
@@ -76,6 +84,7 @@ impl std::str::FromStr for SeedData {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "empty" => Ok(SeedData::Empty),
+            "studio" => Ok(SeedData::Studio),
             other => Err(SandboxError::SeedData(other.to_string())),
         }
     }
@@ -157,14 +166,17 @@ impl Sandbox {
         };
         let mut rng = ids::Rng::new(opts.seed);
         let id = seed::identity(&mut rng);
-        let clock = clock::Clock::new(chrono::Utc::now(), opts.speed);
-        let tenant = match opts.seed_data {
-            SeedData::Empty => seed::empty(
-                &mut rng,
-                &id,
-                clock.now(),
-                &opts.faults.aws.session_duration,
-            ),
+        // Whole milliseconds: every trail shows at most that, so seeded times round-trip.
+        let start =
+            chrono::SubsecRound::trunc_subsecs(opts.start.unwrap_or_else(chrono::Utc::now), 3);
+        let clock = clock::Clock::new(start, opts.speed);
+        let session = &opts.faults.aws.session_duration;
+        let (tenant, planted) = match opts.seed_data {
+            SeedData::Empty => (seed::empty(&mut rng, &id, start, session), None),
+            SeedData::Studio => {
+                let (t, p) = studio::build(&mut rng, &id, start, &opts.faults, opts.seed);
+                (t, Some(p))
+            }
         };
         let shared = Shared::new(
             tenant,
@@ -173,6 +185,7 @@ impl Sandbox {
             id.clone(),
             urls.clone(),
             provisioner::Queues::default(),
+            planted,
         );
         provisioner::start(&shared);
         let (graph, login) = graph::routers(shared.clone());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::faults::LegFaults;
+use super::faults::{Faults, LegFaults};
 use super::state::{Leg, Shared, Tenant, Truth};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,10 +115,11 @@ async fn run_job(s: &Shared, job: &Job) {
         let fail = faults.push_never_succeeds || attempt <= faults.push_failures;
         let at = s.now();
         if !fail {
-            apply(&mut s.tenant(), s, job, at, &faults);
+            let all = s.faults();
+            apply(&mut s.tenant(), job, at, &faults, &all);
             return;
         }
-        record_failure(&mut s.tenant(), job, at);
+        record_failure(&mut s.tenant(), job, at, throttled(job.leg));
         // A push that never succeeds is tried once and left as an admin task, as Okta
         // does with a failed deactivation push.
         if faults.push_never_succeeds {
@@ -140,12 +141,18 @@ fn event_type(kind: &JobKind) -> &'static str {
     }
 }
 
-fn record_failure(t: &mut Tenant, job: &Job, at: DateTime<Utc>) {
-    let reason = match job.leg {
+/// The reason Okta records when a downstream turns a push away under load.
+fn throttled(leg: Leg) -> &'static str {
+    match leg {
         Leg::Aws => "Too Many Requests. Errors reported by remote server: Rate exceeded",
         Leg::Entra => "Service Unavailable. Errors reported by remote server: serviceNotAvailable",
     }
-    .to_string();
+}
+
+/// A failed push attempt: the Okta FAILURE event (the app user goes to syncState ERROR)
+/// and a `push_failed` ground-truth row. Seed history calls it with its own reasons.
+pub(crate) fn record_failure(t: &mut Tenant, job: &Job, at: DateTime<Utc>, reason: &str) {
+    let reason = reason.to_string();
     let Tenant {
         okta, rng, truth, ..
     } = t;
@@ -182,9 +189,10 @@ pub struct Mapped {
     pub email: String,
     pub employee_number: Option<String>,
     pub title: Option<String>,
+    pub department: Option<String>,
 }
 
-fn mapped(t: &Tenant, okta_id: &str) -> Option<Mapped> {
+pub(crate) fn mapped(t: &Tenant, okta_id: &str) -> Option<Mapped> {
     let u = t.okta.users.get(okta_id)?;
     Some(Mapped {
         okta_id: u.id.clone(),
@@ -195,10 +203,20 @@ fn mapped(t: &Tenant, okta_id: &str) -> Option<Mapped> {
         email: u.attr("email").unwrap_or("").to_string(),
         employee_number: u.attr("employeeNumber").map(str::to_string),
         title: u.attr("title").map(str::to_string),
+        department: u.attr("department").map(str::to_string),
     })
 }
 
-fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegFaults) {
+/// Applies one job downstream at `at`: the downstream change, its audit record, the
+/// Okta push event and the ground truth. Seed history replays jobs through here too,
+/// so a past leaver looks exactly like one the live provisioner handled.
+pub(crate) fn apply(
+    t: &mut Tenant,
+    job: &Job,
+    at: DateTime<Utc>,
+    faults: &LegFaults,
+    all: &Faults,
+) {
     let Some(m) = mapped(t, &job.okta_user_id) else {
         return;
     };
@@ -215,8 +233,8 @@ fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegF
         .and_then(|a| a.external_id.clone());
     let audit_at = at + chrono::Duration::from_std(faults.audit_delay).unwrap_or_default();
     let audit = faults.audit.then_some(audit_at);
-    let ext_mode = s.faults().aws.external_id.clone();
-    let revoke_sessions = s.faults().entra.revoke_sessions;
+    let ext_mode = all.aws.external_id.clone();
+    let revoke_sessions = all.entra.revoke_sessions;
     let Tenant {
         okta,
         entra,
@@ -237,40 +255,46 @@ fn apply(t: &mut Tenant, s: &Shared, job: &Job, at: DateTime<Utc>, faults: &LegF
     // The Okta push event is written just after the downstream answered.
     let okta_at = at + chrono::Duration::milliseconds(5);
     match (&job.kind, job.leg) {
-        (JobKind::Create, Leg::Entra) => {
-            let id = match downstream_id.filter(|id| entra.users.contains_key(id)) {
-                Some(id) => id,
-                None => entra.create_user(rng, at, audit, &m),
+        (JobKind::Create, leg) => {
+            let existing = downstream_id.filter(|id| match leg {
+                Leg::Entra => entra.users.contains_key(id),
+                Leg::Aws => aws.users.contains_key(id),
+            });
+            let (id, action) = match existing {
+                // A reactivated Okta user: Okta re-links the account it made before and
+                // turns it back on, rather than creating a second one.
+                Some(id) => {
+                    let enabled = match leg {
+                        Leg::Entra => entra.enable_user(rng, at, audit, &id),
+                        Leg::Aws => {
+                            aws.users.get(&id).is_some_and(|u| !u.enabled)
+                                && aws.scim_patch_active(rng, at, audit, &id, true)
+                        }
+                    };
+                    (id, if enabled { "enable" } else { "create" })
+                }
+                None => {
+                    let id = match leg {
+                        Leg::Entra => entra.create_user(rng, at, audit, &m),
+                        Leg::Aws => {
+                            let ext = if ext_mode == "employee_number" {
+                                m.employee_number.clone().unwrap_or_default()
+                            } else {
+                                m.okta_id.clone()
+                            };
+                            aws.scim_create_user(rng, at, audit, &m, &ext)
+                        }
+                    };
+                    (id, "create")
+                }
             };
-            note("create", Some(id.clone()));
-            okta.record_push(
-                rng,
-                okta_at,
-                job.leg,
-                &m.okta_id,
-                event_type(&job.kind),
-                Ok(Some(id)),
-            );
-        }
-        (JobKind::Create, Leg::Aws) => {
-            let ext = if ext_mode == "employee_number" {
-                m.employee_number.clone().unwrap_or_default()
+            note(action, Some(id.clone()));
+            let event = if action == "enable" {
+                "application.provision.user.reactivate"
             } else {
-                m.okta_id.clone()
+                event_type(&job.kind)
             };
-            let id = match downstream_id.filter(|id| aws.users.contains_key(id)) {
-                Some(id) => id,
-                None => aws.scim_create_user(rng, at, audit, &m, &ext),
-            };
-            note("create", Some(id.clone()));
-            okta.record_push(
-                rng,
-                okta_at,
-                job.leg,
-                &m.okta_id,
-                event_type(&job.kind),
-                Ok(Some(id)),
-            );
+            okta.record_push(rng, okta_at, job.leg, &m.okta_id, event, Ok(Some(id)));
         }
         (JobKind::Update, leg) => {
             let Some(id) = downstream_id else { return };

@@ -49,7 +49,7 @@ pub enum System {
 #[derive(Debug, Clone, Serialize)]
 pub struct Truth {
     pub leg: Leg,
-    /// create, update, disable, delete, group_add, group_remove, push_failed
+    /// create, update, disable, enable, delete, group_add, group_remove, push_failed
     pub action: String,
     pub okta_user_id: String,
     pub downstream_id: Option<String>,
@@ -102,6 +102,8 @@ pub struct Shared {
     /// The provisioner's queues, one per leg (set once the provisioner starts).
     pub queues: super::provisioner::Queues,
     keys: OnceLock<Result<super::keys::Keys, String>>,
+    /// What the seed data planted for tests to find (none for `empty`). Read-only.
+    pub planted: Option<super::studio::Planted>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -121,6 +123,7 @@ impl Shared {
         id: Identity,
         urls: Urls,
         queues: super::provisioner::Queues,
+        planted: Option<super::studio::Planted>,
     ) -> Arc<Shared> {
         Arc::new(Shared {
             tenant: Mutex::new(tenant),
@@ -130,6 +133,7 @@ impl Shared {
             urls,
             queues,
             keys: OnceLock::new(),
+            planted,
         })
     }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use jmlproof::sandbox::faults::Faults;
-use jmlproof::sandbox::{Options, Sandbox};
+use jmlproof::sandbox::{Options, Sandbox, SeedData};
 use serde_json::{Value, json};
 
 pub async fn start(faults: Faults) -> Sandbox {
@@ -19,6 +19,25 @@ pub async fn start(faults: Faults) -> Sandbox {
 
 pub async fn start_fast() -> Sandbox {
     start(Faults::fast()).await
+}
+
+/// A sandbox with the studio seed data (fast live provisioning). `start` pins the
+/// tenant clock so two sandboxes can be compared byte for byte.
+pub async fn start_studio(
+    seed: u64,
+    speed: f64,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+) -> Sandbox {
+    Sandbox::start(Options {
+        seed,
+        seed_data: SeedData::Studio,
+        faults: Faults::fast(),
+        speed,
+        start,
+        ..Options::default()
+    })
+    .await
+    .expect("studio sandbox starts")
 }
 
 pub fn http() -> reqwest::Client {

@@ -167,7 +167,7 @@ impl Entra {
             created: at,
             user_type: "Member".into(),
             external_user_state: None,
-            department: None,
+            department: m.department.clone(),
             job_title: m.title.clone(),
             sessions_valid_from: at,
             deleted: None,
@@ -328,6 +328,39 @@ impl Entra {
         if sessions {
             self.revoke_sessions(rng, at, audit, id);
         }
+        true
+    }
+
+    /// Turns a disabled account back on (a reactivated Okta user); false when it was
+    /// not disabled, so no audit row is written for a change that did not happen.
+    pub fn enable_user(
+        &mut self,
+        rng: &mut Rng,
+        at: DateTime<Utc>,
+        audit: Option<DateTime<Utc>>,
+        id: &str,
+    ) -> bool {
+        let Some(u) = self.users.get_mut(id).filter(|u| !u.account_enabled) else {
+            return false;
+        };
+        u.account_enabled = true;
+        let props = vec![
+            prop("AccountEnabled", Some(json!(false)), Some(json!(true))),
+            json!({"displayName": "Included Updated Properties", "oldValue": null, "newValue": "\"AccountEnabled\""}),
+            json!({"displayName": "TargetId.UserType", "oldValue": null, "newValue": "\"Member\""}),
+        ];
+        let target = Self::user_target(u, props);
+        let corr = rng.guid();
+        self.audit(
+            rng,
+            audit,
+            at,
+            "Enable account",
+            "UserManagement",
+            "Update",
+            vec![target],
+            &corr,
+        );
         true
     }
 

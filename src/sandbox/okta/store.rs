@@ -208,6 +208,11 @@ fn event_meta(event_type: &str) -> (&'static str, &'static str) {
             "app.user_management.deactivate_user",
             "Push user deactivation to external application",
         ),
+        // Legacy type and wording inferred (not seen in public samples).
+        "application.provision.user.reactivate" => (
+            "app.user_management.reactivate_user",
+            "Reactivate user in external application",
+        ),
         "application.provision.group_push.push_memberships" => (
             "app.user_management.push_group_memberships",
             "Push group memberships to external application",
@@ -613,11 +618,18 @@ impl Okta {
                 .cloned();
             match (entitled, current) {
                 (true, None) => {
+                    // A reactivated user gets its old AppUser back (same `0ua` id and
+                    // externalId), so the push finds the downstream account it made
+                    // before instead of creating a duplicate.
+                    let old = self.app_users.get(&key).cloned();
                     let au = AppUser {
                         app_id: app.id.clone(),
                         user_id: user_id.to_string(),
-                        app_user_id: rng.okta_id("0ua"),
-                        external_id: None,
+                        app_user_id: match &old {
+                            Some(o) => o.app_user_id.clone(),
+                            None => rng.okta_id("0ua"),
+                        },
+                        external_id: old.and_then(|o| o.external_id),
                         status: if app.leg.is_some() {
                             "STAGED"
                         } else {
