@@ -58,11 +58,7 @@ pub struct OktaOAuth {
     /// PEM private key registered with the service app.
     pub private_key: SecretRef,
     /// The JWK `kid`, when the app has more than one key.
-    #[serde(
-        default,
-        deserialize_with = "opt_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "opt_id", skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     #[serde(default = "default_scopes", deserialize_with = "scopes")]
     pub scopes: Vec<String>,
@@ -125,11 +121,7 @@ pub struct AwsConfig {
     )]
     pub endpoint_url: Option<Url>,
     /// A named profile from the AWS config files.
-    #[serde(
-        default,
-        deserialize_with = "opt_id",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "opt_id", skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
 }
 
@@ -165,11 +157,7 @@ pub struct SlaConfig {
 #[serde(deny_unknown_fields)]
 pub struct ReconcileConfig {
     /// TOML file of accepted exceptions.
-    #[serde(
-        default,
-        deserialize_with = "opt_path",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "opt_path", skip_serializing_if = "Option::is_none")]
     pub exceptions: Option<PathBuf>,
 }
 
@@ -182,20 +170,12 @@ pub struct EvidenceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SecretRef>,
     /// Principal written in allowed_signers (e.g. an email address).
-    #[serde(
-        default,
-        deserialize_with = "opt_non_empty",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "opt_non_empty", skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
     #[serde(default = "default_formats", deserialize_with = "formats")]
     pub formats: Vec<Format>,
     /// Directory of templates overriding the embedded ones.
-    #[serde(
-        default,
-        deserialize_with = "opt_path",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "opt_path", skip_serializing_if = "Option::is_none")]
     pub templates: Option<PathBuf>,
 }
 
@@ -263,15 +243,9 @@ pub struct ConfigError {
 
 /// Reads and parses a config file. Refuses files over 1 MiB before reading them.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let fail = |message: String| ConfigError {
-        path: path.display().to_string(),
-        line: None,
-        message,
-    };
+    let fail = |message: String| ConfigError { path: path.display().to_string(), line: None, message };
     let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            fail("no such file (`jmlproof init` writes a starter)".into())
-        }
+        std::io::ErrorKind::NotFound => fail("no such file (`jmlproof init` writes a starter)".into()),
         _ => fail(format!("cannot read: {e}")),
     };
     let meta = std::fs::metadata(path).map_err(io)?;
@@ -279,17 +253,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         return Err(fail("is a directory, not a config file".into()));
     }
     if meta.len() > MAX_CONFIG_BYTES {
-        return Err(fail(format!(
-            "{} bytes is over the 1 MiB limit for a config file",
-            meta.len()
-        )));
+        return Err(fail(format!("{} bytes is over the 1 MiB limit for a config file", meta.len())));
     }
     let mut bytes = Vec::new();
     let file = std::fs::File::open(path).map_err(io)?;
     // Bounded again: metadata of a pipe or /proc file says nothing.
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(fail("over the 1 MiB limit for a config file".into()));
     }
@@ -300,24 +269,19 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses config text. `path` names the file in errors, and its directory is
 /// the base for relative paths (`file:` secrets included).
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let at = |line: Option<usize>, message: String| ConfigError {
-        path: path.display().to_string(),
-        line,
-        message,
-    };
-    if text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Err(at(None, "the file is empty (it needs [okta], [entra] and [aws]; `jmlproof init` writes a starter)".into()));
+    let at = |line: Option<usize>, message: String| ConfigError { path: path.display().to_string(), line, message };
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(at(
+            None,
+            "the file is empty (it needs [okta], [entra] and [aws]; `jmlproof init` writes a starter)".into(),
+        ));
     }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let (line, message) = describe(text, &e);
         at(line, message)
     })?;
     let base = path.parent().unwrap_or(Path::new(""));
-    raw.validate(base)
-        .map_err(|(offset, message)| at(Some(line_of(text, offset)), message))
+    raw.validate(base).map_err(|(offset, message)| at(Some(line_of(text, offset)), message))
 }
 
 /// `jmlproof check-config`: loads the file and prints a one-line summary.
@@ -421,10 +385,7 @@ impl RawConfig {
                 return Err((okta_at, "[okta] set token or [okta.oauth], not both".into()));
             }
             (None, None) => {
-                return Err((
-                    okta_at,
-                    "[okta] missing required key \"token\" (or an [okta.oauth] table)".into(),
-                ));
+                return Err((okta_at, "[okta] missing required key \"token\" (or an [okta.oauth] table)".into()));
             }
         };
 
@@ -434,16 +395,10 @@ impl RawConfig {
             (Some(secret), None) => EntraCredential::ClientSecret(secret.relative_to(base)),
             (None, Some(cert)) => EntraCredential::Certificate(cert.relative_to(base)),
             (Some(_), Some(_)) => {
-                return Err((
-                    entra_at,
-                    "[entra] set client_secret or certificate, not both".into(),
-                ));
+                return Err((entra_at, "[entra] set client_secret or certificate, not both".into()));
             }
             (None, None) => {
-                return Err((
-                    entra_at,
-                    "[entra] missing required key \"client_secret\" (or \"certificate\")".into(),
-                ));
+                return Err((entra_at, "[entra] missing required key \"client_secret\" (or \"certificate\")".into()));
             }
         };
 
@@ -452,15 +407,10 @@ impl RawConfig {
         evidence.out_dir = base.join(&evidence.out_dir);
         evidence.templates = evidence.templates.map(|p| base.join(p));
         evidence.signing_key = evidence.signing_key.map(|k| k.relative_to(base));
-        let reconcile = ReconcileConfig {
-            exceptions: self.reconcile.exceptions.map(|p| base.join(p)),
-        };
+        let reconcile = ReconcileConfig { exceptions: self.reconcile.exceptions.map(|p| base.join(p)) };
 
         Ok(Config {
-            okta: OktaConfig {
-                org_url: okta.org_url,
-                auth,
-            },
+            okta: OktaConfig { org_url: okta.org_url, auth },
             entra: EntraConfig {
                 tenant_id: e.tenant_id,
                 client_id: e.client_id,
@@ -485,9 +435,7 @@ impl RawTest {
     fn validate(self) -> Result<TestConfig, Broken> {
         // (value, offset of the value when it was written)
         let count = |v: Option<Spanned<u32>>, default: u32, key: &str| match v {
-            Some(v) if *v.get_ref() == 0 => {
-                Err((v.span().start, format!("[test] {key}: must be at least 1")))
-            }
+            Some(v) if *v.get_ref() == 0 => Err((v.span().start, format!("[test] {key}: must be at least 1"))),
             Some(v) => Ok((*v.get_ref(), Some(v.span().start))),
             None => Ok((default, None)),
         };
@@ -496,10 +444,7 @@ impl RawTest {
         if subjects > max_users {
             // Point at what was written: subjects, or max_users when subjects is the default.
             let at = subjects_at.or(max_users_at).unwrap_or(0);
-            return Err((
-                at,
-                format!("[test] subjects: {subjects} is more than max_users ({max_users})"),
-            ));
+            return Err((at, format!("[test] subjects: {subjects} is more than max_users ({max_users})")));
         }
         let mover_at = self.mover_group.span().start;
         let mover_group = self.mover_group.into_inner();
@@ -507,10 +452,7 @@ impl RawTest {
             return Err((mover_at, "[test] mover_group: must not be empty".into()));
         }
         if mover_group == self.group {
-            return Err((
-                mover_at,
-                "[test] mover_group: must differ from group (a move needs two groups)".into(),
-            ));
+            return Err((mover_at, "[test] mover_group: must differ from group (a move needs two groups)".into()));
         }
         Ok(TestConfig {
             domain: self.domain,
@@ -553,12 +495,7 @@ impl Default for EvidenceConfig {
     }
 }
 
-pub const DEFAULT_SCOPES: &[&str] = &[
-    "okta.users.manage",
-    "okta.groups.manage",
-    "okta.apps.read",
-    "okta.logs.read",
-];
+pub const DEFAULT_SCOPES: &[&str] = &["okta.users.manage", "okta.groups.manage", "okta.apps.read", "okta.logs.read"];
 
 fn default_scopes() -> Vec<String> {
     DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
@@ -584,11 +521,7 @@ fn default_login_url() -> Url {
 /// A value quoted back in an error, cut short. Only used for non-secret keys.
 fn shown(text: &str) -> String {
     let cut: String = text.chars().take(60).collect();
-    if cut.len() < text.len() {
-        format!("{:?}…", cut)
-    } else {
-        format!("{text:?}")
-    }
+    if cut.len() < text.len() { format!("{:?}…", cut) } else { format!("{text:?}") }
 }
 
 fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -607,10 +540,7 @@ fn opt_non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
 fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = non_empty(d)?;
     if s.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err(D::Error::custom(format!(
-            "expected an identifier without spaces or slashes, got {}",
-            shown(&s)
-        )));
+        return Err(D::Error::custom(format!("expected an identifier without spaces or slashes, got {}", shown(&s))));
     }
     Ok(s)
 }
@@ -638,17 +568,13 @@ fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Human, D::Error> {
 /// A base URL: https (or http to loopback), no credentials, path, query or fragment.
 /// The value is never quoted back: a URL may carry credentials.
 fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim())
-        .map_err(|e| format!("invalid URL: {e} (write e.g. https://host.example.com)"))?;
+    let url = Url::parse(text.trim()).map_err(|e| format!("invalid URL: {e} (write e.g. https://host.example.com)"))?;
     crate::http::check_parsed(&url)?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("a URL must not carry credentials; use a secret reference".into());
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "expected a base URL with no path, query or fragment (got path {:?})",
-            url.path()
-        ));
+        return Err(format!("expected a base URL with no path, query or fragment (got path {:?})", url.path()));
     }
     Ok(url)
 }
@@ -665,9 +591,7 @@ fn graph_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
     let text = String::deserialize(d)?;
     let root = text.trim().trim_end_matches('/');
     if root.ends_with("/v1.0") || root.ends_with("/beta") {
-        return Err(D::Error::custom(
-            "expected the service root: leave out the version, the client adds /v1.0",
-        ));
+        return Err(D::Error::custom("expected the service root: leave out the version, the client adds /v1.0"));
     }
     parse_base_url(&text).map_err(D::Error::custom)
 }
@@ -677,9 +601,7 @@ fn okta_org_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
     let host = url.host_str().unwrap_or_default();
     let first = host.split('.').next().unwrap_or_default();
     if first.ends_with("-admin") && (host.contains(".okta") || host.contains(".oktapreview")) {
-        return Err(D::Error::custom(
-            "this is the admin console URL; use the org URL (without -admin)",
-        ));
+        return Err(D::Error::custom("this is the admin console URL; use the org URL (without -admin)"));
     }
     Ok(url)
 }
@@ -689,14 +611,8 @@ fn scopes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     if scopes.is_empty() {
         return Err(D::Error::custom("needs at least one scope"));
     }
-    if let Some(bad) = scopes
-        .iter()
-        .find(|s| s.is_empty() || s.contains(char::is_whitespace))
-    {
-        return Err(D::Error::custom(format!(
-            "each scope is one word, got {}",
-            shown(bad)
-        )));
+    if let Some(bad) = scopes.iter().find(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+        return Err(D::Error::custom(format!("each scope is one word, got {}", shown(bad))));
     }
     Ok(scopes)
 }
@@ -708,10 +624,7 @@ fn formats<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Format>, D::Error> {
     }
     for (i, f) in formats.iter().enumerate() {
         if formats[..i].contains(f) {
-            return Err(D::Error::custom(format!(
-                "{:?} is listed twice",
-                f.as_str()
-            )));
+            return Err(D::Error::custom(format!("{:?} is listed twice", f.as_str())));
         }
     }
     Ok(formats)
@@ -738,24 +651,16 @@ fn domain<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if !s.contains('.') || !s.split('.').all(label_ok) {
-        return Err(D::Error::custom(format!(
-            "expected a mail domain such as example.com, got {}",
-            shown(&s)
-        )));
+        return Err(D::Error::custom(format!("expected a mail domain such as example.com, got {}", shown(&s))));
     }
     Ok(s.to_ascii_lowercase())
 }
 
 fn region<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
-    let ok = s.contains('-')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok = s.contains('-') && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !ok {
-        return Err(D::Error::custom(format!(
-            "expected an AWS region such as us-east-1, got {}",
-            shown(&s)
-        )));
+        return Err(D::Error::custom(format!("expected an AWS region such as us-east-1, got {}", shown(&s))));
     }
     Ok(s)
 }
@@ -763,10 +668,7 @@ fn region<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 fn identity_store_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     if s.is_empty() || s.len() > 36 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(D::Error::custom(format!(
-            "expected an identity store id such as d-1234567890, got {}",
-            shown(&s)
-        )));
+        return Err(D::Error::custom(format!("expected an identity store id such as d-1234567890, got {}", shown(&s))));
     }
     Ok(s)
 }
@@ -774,10 +676,7 @@ fn identity_store_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
 fn arn<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     if !s.starts_with("arn:") || s.split(':').count() < 6 || s.contains(char::is_whitespace) {
-        return Err(D::Error::custom(format!(
-            "expected an ARN (arn:aws:sso:::…), got {}",
-            shown(&s)
-        )));
+        return Err(D::Error::custom(format!("expected an ARN (arn:aws:sso:::…), got {}", shown(&s))));
     }
     Ok(s)
 }
@@ -786,12 +685,8 @@ fn account_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     // Accepts an integer only to explain: account ids may start with 0.
     match toml::Value::deserialize(d)? {
         toml::Value::String(s) if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(s),
-        toml::Value::Integer(_) => Err(D::Error::custom(
-            "write the 12-digit account id as a string, in quotes",
-        )),
-        _ => Err(D::Error::custom(
-            "expected a 12-digit AWS account id, as a string",
-        )),
+        toml::Value::Integer(_) => Err(D::Error::custom("write the 12-digit account id as a string, in quotes")),
+        _ => Err(D::Error::custom("expected a 12-digit AWS account id, as a string")),
     }
 }
 
@@ -810,11 +705,7 @@ fn ser_opt_url<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 /// Line and message for a toml error. Only `message()` and `span()` are used:
@@ -824,25 +715,16 @@ fn describe(text: &str, err: &toml::de::Error) -> (Option<usize>, String) {
     let message = err.message().replace('\n', " ");
     let Some(path) = key_path(text, &span) else {
         // Not even valid TOML: no key path; name the section by the header above.
-        let section = section_above(text, span.start)
-            .map(|s| format!("[{s}] "))
-            .unwrap_or_default();
+        let section = section_above(text, span.start).map(|s| format!("[{s}] ")).unwrap_or_default();
         let key = text.get(span.clone()).filter(|k| is_bare_key(k));
         let message = match key {
             Some(key) if message == "duplicate key" => format!("duplicate key \"{key}\""),
             _ => format!("invalid TOML: {message}"),
         };
-        return (
-            Some(line_of(text, span.start)),
-            format!("{section}{message}"),
-        );
+        return (Some(line_of(text, span.start)), format!("{section}{message}"));
     };
     let table = |p: &[String]| {
-        if p.is_empty() {
-            String::new()
-        } else {
-            format!("[{}] ", p.join("."))
-        }
+        if p.is_empty() { String::new() } else { format!("[{}] ", p.join(".")) }
     };
 
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -850,42 +732,27 @@ fn describe(text: &str, err: &toml::de::Error) -> (Option<usize>, String) {
         if path.is_empty() {
             return (None, format!("missing required section [{key}]"));
         }
-        return (
-            Some(line_of(text, span.start)),
-            format!("{}missing required key \"{key}\"", table(&path)),
-        );
+        return (Some(line_of(text, span.start)), format!("{}missing required key \"{key}\"", table(&path)));
     }
     let (section, key) = path.split_at(path.len().saturating_sub(1));
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (name, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let choices = expected
-            .trim_start_matches(", expected ")
-            .replace(" or ", ", ")
-            .replace("one of ", "")
-            .replace('`', "");
+        let choices =
+            expected.trim_start_matches(", expected ").replace(" or ", ", ").replace("one of ", "").replace('`', "");
         let what = if section.is_empty() { "section" } else { "key" };
         return (
             Some(line_of(text, span.start)),
-            format!(
-                "{}unknown {what} \"{name}\" (expected one of: {choices})",
-                table(section)
-            ),
+            format!("{}unknown {what} \"{name}\" (expected one of: {choices})", table(section)),
         );
     }
     let key = key.first().map(|k| format!("{k}: ")).unwrap_or_default();
-    (
-        Some(line_of(text, span.start)),
-        format!("{}{key}{}", table(section), plain_type_error(&message)),
-    )
+    (Some(line_of(text, span.start)), format!("{}{key}{}", table(section), plain_type_error(&message)))
 }
 
 /// serde's `invalid type: integer `5`, expected a string` reads better as
 /// `expected a string, got integer 5`.
 fn plain_type_error(message: &str) -> String {
-    let Some(rest) = message
-        .strip_prefix("invalid type: ")
-        .or_else(|| message.strip_prefix("invalid value: "))
-    else {
+    let Some(rest) = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: ")) else {
         return message.to_string();
     };
     let Some((got, expected)) = rest.rsplit_once(", expected ") else {
@@ -944,15 +811,12 @@ fn section_above(text: &str, offset: usize) -> Option<String> {
         let (name, rest) = inner?;
         let rest = rest.trim();
         let name: String = name.split('.').map(str::trim).collect::<Vec<_>>().join(".");
-        (is_bare_key(&name.replace('.', "")) && (rest.is_empty() || rest.starts_with('#')))
-            .then_some(name)
+        (is_bare_key(&name.replace('.', "")) && (rest.is_empty() || rest.starts_with('#'))).then_some(name)
     })
 }
 
 fn is_bare_key(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
@@ -1046,9 +910,7 @@ okta_app_id = "0oaawsapp"
     }
 
     fn err(text: &str) -> String {
-        let e = parse(text, Path::new("jmlproof.toml"))
-            .unwrap_err()
-            .to_string();
+        let e = parse(text, Path::new("jmlproof.toml")).unwrap_err().to_string();
         assert!(!e.contains('\n'), "one line: {e}");
         e
     }
@@ -1061,10 +923,7 @@ okta_app_id = "0oaawsapp"
     /// `text` with the line starting with `start` replaced by `with` (or removed if empty).
     fn edit(text: &str, start: &str, with: &str) -> String {
         assert!(text.lines().any(|l| l.starts_with(start)), "{start}");
-        let lines: Vec<&str> = text
-            .lines()
-            .map(|l| if l.starts_with(start) { with } else { l })
-            .collect();
+        let lines: Vec<&str> = text.lines().map(|l| if l.starts_with(start) { with } else { l }).collect();
         lines.join("\n") + "\n"
     }
 
@@ -1072,43 +931,24 @@ okta_app_id = "0oaawsapp"
     fn full_config_parses_with_every_key() {
         let c = ok(FULL);
         assert_eq!(c.okta.org_url.as_str(), "https://acme.okta.com/");
-        let OktaAuth::OAuth(oauth) = &c.okta.auth else {
-            panic!("oauth")
-        };
-        assert_eq!(
-            oauth.private_key,
-            SecretRef::File("conf/keys/okta.pem".into())
-        );
-        assert_eq!(
-            (oauth.key_id.as_deref(), oauth.scopes.len()),
-            (Some("kid-1"), 2)
-        );
+        let OktaAuth::OAuth(oauth) = &c.okta.auth else { panic!("oauth") };
+        assert_eq!(oauth.private_key, SecretRef::File("conf/keys/okta.pem".into()));
+        assert_eq!((oauth.key_id.as_deref(), oauth.scopes.len()), (Some("kid-1"), 2));
         assert!(
             matches!(&c.entra.credential, EntraCredential::Certificate(SecretRef::File(p)) if p.starts_with("/etc"))
         );
-        assert_eq!(
-            (c.entra.revoke, c.entra.link_attribute),
-            (Revoke::Disable, LinkAttribute::EmployeeId)
-        );
+        assert_eq!((c.entra.revoke, c.entra.link_attribute), (Revoke::Disable, LinkAttribute::EmployeeId));
         assert_eq!(c.entra.graph_url.as_str(), "http://127.0.0.1:8081/");
         assert_eq!(c.aws.external_id, ExternalId::EmployeeNumber);
         assert_eq!(c.aws.account_id, "012345678901");
         assert_eq!(c.aws.profile.as_deref(), Some("audit"));
         let t = c.test.as_ref().unwrap();
         assert_eq!(
-            (
-                t.domain.as_str(),
-                t.login_prefix.as_str(),
-                t.subjects,
-                t.max_users
-            ),
+            (t.domain.as_str(), t.login_prefix.as_str(), t.subjects, t.max_users),
             ("test.example.com", "jml.t-", 2, 4)
         );
         assert_eq!(c.sla.joiner.0.as_secs(), 5400);
-        assert_eq!(
-            c.reconcile.exceptions,
-            Some(PathBuf::from("conf/exceptions.toml"))
-        );
+        assert_eq!(c.reconcile.exceptions, Some(PathBuf::from("conf/exceptions.toml")));
         assert_eq!(c.evidence.out_dir, PathBuf::from("/var/evidence"));
         assert_eq!(c.evidence.templates, Some(PathBuf::from("conf/templates")));
         assert_eq!(c.evidence.formats, [Format::Json, Format::Junit]);
@@ -1120,48 +960,21 @@ okta_app_id = "0oaawsapp"
         let c = ok(MINIMAL);
         assert!(matches!(c.okta.auth, OktaAuth::Token(SecretRef::Env(ref n)) if n == "OKTA_TOKEN"));
         assert_eq!(c.entra.graph_url.as_str(), "https://graph.microsoft.com/");
-        assert_eq!(
-            c.entra.login_url.as_str(),
-            "https://login.microsoftonline.com/"
-        );
-        assert_eq!(
-            (c.entra.revoke, c.entra.link_attribute),
-            (Revoke::Either, LinkAttribute::OnPremisesImmutableId)
-        );
+        assert_eq!(c.entra.login_url.as_str(), "https://login.microsoftonline.com/");
+        assert_eq!((c.entra.revoke, c.entra.link_attribute), (Revoke::Either, LinkAttribute::OnPremisesImmutableId));
         assert_eq!(c.aws.external_id, ExternalId::OktaId);
         assert!(c.test.is_none() && c.aws.endpoint_url.is_none());
-        let sla = [
-            c.sla.joiner,
-            c.sla.mover,
-            c.sla.leaver,
-            c.sla.termination,
-            c.sla.residual,
-        ]
-        .map(|h| h.to_string());
+        let sla = [c.sla.joiner, c.sla.mover, c.sla.leaver, c.sla.termination, c.sla.residual].map(|h| h.to_string());
         assert_eq!(sla, ["4h", "4h", "1h", "1d", "1d"]);
         assert_eq!(c.evidence.out_dir, PathBuf::from("conf/evidence"));
-        assert_eq!(
-            c.evidence.formats,
-            [Format::Html, Format::Pdf, Format::Csv, Format::Json]
-        );
+        assert_eq!(c.evidence.formats, [Format::Html, Format::Pdf, Format::Csv, Format::Json]);
 
-        let with_test = format!(
-            "{MINIMAL}\n[test]\ndomain = \"example.com\"\ngroup = \"a\"\nmover_group = \"b\"\n"
-        );
+        let with_test = format!("{MINIMAL}\n[test]\ndomain = \"example.com\"\ngroup = \"a\"\nmover_group = \"b\"\n");
         let t = ok(&with_test).test.unwrap();
-        assert_eq!(
-            (t.login_prefix.as_str(), t.subjects, t.max_users),
-            ("jmlproof-", 3, 10)
-        );
+        assert_eq!((t.login_prefix.as_str(), t.subjects, t.max_users), ("jmlproof-", 3, 10));
 
-        let oauth = edit(
-            MINIMAL,
-            "token =",
-            "oauth = { client_id = \"0oa1\", private_key = \"env:K\" }",
-        );
-        let OktaAuth::OAuth(o) = ok(&oauth).okta.auth else {
-            panic!()
-        };
+        let oauth = edit(MINIMAL, "token =", "oauth = { client_id = \"0oa1\", private_key = \"env:K\" }");
+        let OktaAuth::OAuth(o) = ok(&oauth).okta.auth else { panic!() };
         assert_eq!(o.scopes, DEFAULT_SCOPES);
     }
 
@@ -1177,45 +990,25 @@ okta_app_id = "0oaawsapp"
 
     #[test]
     fn unknown_keys_are_refused_in_every_table() {
-        let tables = [
-            "[okta]",
-            "[okta.oauth]",
-            "[entra]",
-            "[aws]",
-            "[test]",
-            "[sla]",
-            "[reconcile]",
-            "[evidence]",
-        ];
+        let tables = ["[okta]", "[okta.oauth]", "[entra]", "[aws]", "[test]", "[sla]", "[reconcile]", "[evidence]"];
         for header in tables {
             let text = FULL.replace(&format!("{header}\n"), &format!("{header}\ntokn = 1\n"));
             let e = err(&text);
-            let expected = format!(
-                "jmlproof.toml:{}: {header} unknown key \"tokn\" (expected one of: ",
-                line(FULL, header) + 1
-            );
+            let expected =
+                format!("jmlproof.toml:{}: {header} unknown key \"tokn\" (expected one of: ", line(FULL, header) + 1);
             assert!(e.starts_with(&expected), "{e}");
         }
         let text = edit(MINIMAL, "token =", "tokn = \"env:OKTA_TOKEN\"");
-        assert_eq!(
-            err(&text),
-            "jmlproof.toml:3: [okta] unknown key \"tokn\" (expected one of: org_url, token, oauth)"
-        );
+        assert_eq!(err(&text), "jmlproof.toml:3: [okta] unknown key \"tokn\" (expected one of: org_url, token, oauth)");
         let e = err(&format!("{MINIMAL}[oops]\n"));
-        assert!(e.starts_with("jmlproof.toml:19: unknown section \"oops\" (expected one of: okta, entra, aws, test"), "{e}");
-        // Inline tables and dotted keys are located the same way.
-        let inline = edit(
-            MINIMAL,
-            "token =",
-            "oauth = { client_id = \"x\", private_key = \"env:K\", kid = \"1\" }",
-        );
-        let e = err(&inline);
         assert!(
-            e.starts_with(
-                "jmlproof.toml:3: [okta.oauth] unknown key \"kid\" (expected one of: client_id"
-            ),
+            e.starts_with("jmlproof.toml:19: unknown section \"oops\" (expected one of: okta, entra, aws, test"),
             "{e}"
         );
+        // Inline tables and dotted keys are located the same way.
+        let inline = edit(MINIMAL, "token =", "oauth = { client_id = \"x\", private_key = \"env:K\", kid = \"1\" }");
+        let e = err(&inline);
+        assert!(e.starts_with("jmlproof.toml:3: [okta.oauth] unknown key \"kid\" (expected one of: client_id"), "{e}");
     }
 
     #[test]
@@ -1229,46 +1022,24 @@ okta_app_id = "0oaawsapp"
             )
         );
         let text = edit(FULL, "scopes =", "scopes = [1]");
-        assert_eq!(
-            err(&text),
-            "jmlproof.toml:9: [okta.oauth] scopes: expected a string, got integer 1"
-        );
+        assert_eq!(err(&text), "jmlproof.toml:9: [okta.oauth] scopes: expected a string, got integer 1");
         let text = edit(FULL, "formats =", "formats = \"json\"");
-        assert!(
-            err(&text).ends_with("[evidence] formats: expected an array, got string \"json\""),
-            "{}",
-            err(&text)
-        );
-        let e = err(&format!(
-            "aws = 5\n{}",
-            MINIMAL.split("[aws]").next().unwrap()
-        ));
+        assert!(err(&text).ends_with("[evidence] formats: expected an array, got string \"json\""), "{}", err(&text));
+        let e = err(&format!("aws = 5\n{}", MINIMAL.split("[aws]").next().unwrap()));
         assert_eq!(e, "jmlproof.toml:1: aws: expected a table, got integer 5");
         let e = err(&format!("okta = 5\n{}", MINIMAL.replace("[okta]", "[x]")));
         assert_eq!(e, "jmlproof.toml:1: okta: expected a table, got integer 5");
         let e = err(&edit(FULL, "account_id =", "account_id = 123456789012"));
-        assert!(
-            e.ends_with("[aws] account_id: write the 12-digit account id as a string, in quotes"),
-            "{e}"
-        );
+        assert!(e.ends_with("[aws] account_id: write the 12-digit account id as a string, in quotes"), "{e}");
     }
 
     #[test]
     fn duplicate_key_is_a_parse_error_with_its_line() {
-        let text = MINIMAL.replace(
-            "token = \"env:OKTA_TOKEN\"\n",
-            "token = \"env:OKTA_TOKEN\"\ntoken = \"env:X\"\n",
-        );
-        assert_eq!(
-            err(&text),
-            "jmlproof.toml:4: [okta] duplicate key \"token\""
-        );
+        let text = MINIMAL.replace("token = \"env:OKTA_TOKEN\"\n", "token = \"env:OKTA_TOKEN\"\ntoken = \"env:X\"\n");
+        assert_eq!(err(&text), "jmlproof.toml:4: [okta] duplicate key \"token\"");
         let text = edit(MINIMAL, "client_secret", "client_secret = env:X");
         let e = err(&text);
-        assert!(
-            e.starts_with("jmlproof.toml:8: [entra] invalid TOML: string values must be quoted"),
-            "{e}"
-        );
+        assert!(e.starts_with("jmlproof.toml:8: [entra] invalid TOML: string values must be quoted"), "{e}");
     }
 
     #[test]
@@ -1282,29 +1053,13 @@ okta_app_id = "0oaawsapp"
             )
         );
         let e = err(&edit(FULL, "link_attribute =", "link_attribute = \"upn\""));
-        assert!(
-            e.ends_with(
-                "link_attribute: expected one of onPremisesImmutableId, employeeId, got \"upn\""
-            ),
-            "{e}"
-        );
+        assert!(e.ends_with("link_attribute: expected one of onPremisesImmutableId, employeeId, got \"upn\""), "{e}");
         let e = err(&edit(FULL, "external_id =", "external_id = 7"));
-        assert!(
-            e.ends_with("[aws] external_id: expected a string, got integer 7"),
-            "{e}"
-        );
+        assert!(e.ends_with("[aws] external_id: expected a string, got integer 7"), "{e}");
         let e = err(&edit(FULL, "formats =", "formats = [\"html\", \"docx\"]"));
-        assert!(
-            e.ends_with(
-                "[evidence] formats: expected one of html, pdf, csv, json, junit, got \"docx\""
-            ),
-            "{e}"
-        );
+        assert!(e.ends_with("[evidence] formats: expected one of html, pdf, csv, json, junit, got \"docx\""), "{e}");
         let e = err(&edit(FULL, "formats =", "formats = [\"html\", \"html\"]"));
-        assert!(
-            e.ends_with("[evidence] formats: \"html\" is listed twice"),
-            "{e}"
-        );
+        assert!(e.ends_with("[evidence] formats: \"html\" is listed twice"), "{e}");
     }
 
     #[test]
@@ -1312,15 +1067,11 @@ okta_app_id = "0oaawsapp"
         let l = line(FULL, "leaver");
         assert_eq!(
             err(&edit(FULL, "leaver =", "leaver = \"fast\"")),
-            format!(
-                "jmlproof.toml:{l}: [sla] leaver: invalid duration \"fast\": expected a number at \"fast\""
-            )
+            format!("jmlproof.toml:{l}: [sla] leaver: invalid duration \"fast\": expected a number at \"fast\"")
         );
         let e = err(&edit(FULL, "leaver =", "leaver = \"30\""));
         assert!(
-            e.starts_with(&format!(
-                "jmlproof.toml:{l}: [sla] leaver: invalid duration \"30\": missing unit"
-            )),
+            e.starts_with(&format!("jmlproof.toml:{l}: [sla] leaver: invalid duration \"30\": missing unit")),
             "{e}"
         );
         let e = err(&edit(FULL, "leaver =", "leaver = \"0s\""));
@@ -1329,132 +1080,56 @@ okta_app_id = "0oaawsapp"
 
     #[test]
     fn urls_must_be_https_or_loopback_http_base_urls() {
-        let e = err(&edit(
-            MINIMAL,
-            "org_url",
-            "org_url = \"http://acme.okta.com\"",
-        ));
+        let e = err(&edit(MINIMAL, "org_url", "org_url = \"http://acme.okta.com\""));
         assert_eq!(
             e,
             "jmlproof.toml:2: [okta] org_url: plain http is refused for non-loopback host acme.okta.com (use https)"
         );
-        ok(&edit(
-            MINIMAL,
-            "org_url",
-            "org_url = \"http://127.0.0.1:9000\"",
-        ));
-        ok(&edit(
-            MINIMAL,
-            "org_url",
-            "org_url = \"http://[::1]:9000/\"",
-        ));
+        ok(&edit(MINIMAL, "org_url", "org_url = \"http://127.0.0.1:9000\""));
+        ok(&edit(MINIMAL, "org_url", "org_url = \"http://[::1]:9000/\""));
         let e = err(&edit(MINIMAL, "org_url", "org_url = \"acme.okta.com\""));
-        assert!(
-            e.starts_with(
-                "jmlproof.toml:2: [okta] org_url: invalid URL: relative URL without a base"
-            ),
-            "{e}"
-        );
-        let e = err(&edit(
-            MINIMAL,
-            "org_url",
-            "org_url = \"https://acme-admin.okta.com\"",
-        ));
+        assert!(e.starts_with("jmlproof.toml:2: [okta] org_url: invalid URL: relative URL without a base"), "{e}");
+        let e = err(&edit(MINIMAL, "org_url", "org_url = \"https://acme-admin.okta.com\""));
         assert!(e.contains("admin console URL"), "{e}");
-        let e = err(&edit(
-            MINIMAL,
-            "org_url",
-            "org_url = \"https://acme.okta.com/oauth2/default\"",
-        ));
+        let e = err(&edit(MINIMAL, "org_url", "org_url = \"https://acme.okta.com/oauth2/default\""));
         assert!(
-            e.ends_with(
-                "expected a base URL with no path, query or fragment (got path \"/oauth2/default\")"
-            ),
+            e.ends_with("expected a base URL with no path, query or fragment (got path \"/oauth2/default\")"),
             "{e}"
         );
-        let e = err(&edit(
-            MINIMAL,
-            "org_url",
-            &format!("org_url = \"https://u:{CANARY}@acme.okta.com\""),
-        ));
-        assert!(
-            e.contains("must not carry credentials") && !e.contains(CANARY),
-            "{e}"
-        );
-        let e = err(&edit(
-            FULL,
-            "graph_url",
-            "graph_url = \"https://graph.microsoft.com/v1.0\"",
-        ));
-        assert!(
-            e.contains("[entra] graph_url: expected the service root"),
-            "{e}"
-        );
-        let e = err(&edit(
-            FULL,
-            "endpoint_url",
-            "endpoint_url = \"http://moto:5000\"",
-        ));
-        assert!(
-            e.contains("[aws] endpoint_url: plain http is refused for non-loopback host moto"),
-            "{e}"
-        );
+        let e = err(&edit(MINIMAL, "org_url", &format!("org_url = \"https://u:{CANARY}@acme.okta.com\"")));
+        assert!(e.contains("must not carry credentials") && !e.contains(CANARY), "{e}");
+        let e = err(&edit(FULL, "graph_url", "graph_url = \"https://graph.microsoft.com/v1.0\""));
+        assert!(e.contains("[entra] graph_url: expected the service root"), "{e}");
+        let e = err(&edit(FULL, "endpoint_url", "endpoint_url = \"http://moto:5000\""));
+        assert!(e.contains("[aws] endpoint_url: plain http is refused for non-loopback host moto"), "{e}");
     }
 
     #[test]
     fn secrets_must_be_references_and_are_never_echoed() {
-        for (start, key) in [
-            ("token", "[okta] token"),
-            ("client_secret", "[entra] client_secret"),
-        ] {
+        for (start, key) in [("token", "[okta] token"), ("client_secret", "[entra] client_secret")] {
             let e = err(&edit(MINIMAL, start, &format!("{start} = \"{CANARY}\"")));
             assert!(
-                e.contains(&format!(
-                    "{key}: expected a secret reference: env:NAME, file:PATH or cmd:COMMAND"
-                )),
+                e.contains(&format!("{key}: expected a secret reference: env:NAME, file:PATH or cmd:COMMAND")),
                 "{e}"
             );
             assert!(!e.contains(CANARY), "{e}");
             let e = err(&edit(MINIMAL, start, &format!("{start} = 31415926535")));
             assert!(!e.contains("31415926535"), "{e}");
         }
-        let e = err(&edit(
-            FULL,
-            "signing_key",
-            &format!("signing_key = \"-----BEGIN {CANARY}\""),
-        ));
-        assert!(
-            e.contains("[evidence] signing_key: expected a secret reference")
-                && !e.contains(CANARY),
-            "{e}"
-        );
+        let e = err(&edit(FULL, "signing_key", &format!("signing_key = \"-----BEGIN {CANARY}\"")));
+        assert!(e.contains("[evidence] signing_key: expected a secret reference") && !e.contains(CANARY), "{e}");
     }
 
     #[test]
     fn missing_keys_point_at_the_section_header() {
         let e = err(&edit(MINIMAL, "org_url", ""));
-        assert_eq!(
-            e,
-            "jmlproof.toml:1: [okta] missing required key \"org_url\""
-        );
+        assert_eq!(e, "jmlproof.toml:1: [okta] missing required key \"org_url\"");
         let e = err(&edit(MINIMAL, "identity_store_id", ""));
-        assert_eq!(
-            e,
-            "jmlproof.toml:11: [aws] missing required key \"identity_store_id\""
-        );
+        assert_eq!(e, "jmlproof.toml:11: [aws] missing required key \"identity_store_id\"");
         let e = err(&edit(FULL, "client_id = \"0oa1", ""));
-        assert_eq!(
-            e,
-            "jmlproof.toml:5: [okta.oauth] missing required key \"client_id\""
-        );
+        assert_eq!(e, "jmlproof.toml:5: [okta.oauth] missing required key \"client_id\"");
         let e = err(&edit(FULL, "mover_group", ""));
-        assert_eq!(
-            e,
-            format!(
-                "jmlproof.toml:{}: [test] missing required key \"mover_group\"",
-                line(FULL, "[test]")
-            )
-        );
+        assert_eq!(e, format!("jmlproof.toml:{}: [test] missing required key \"mover_group\"", line(FULL, "[test]")));
         let no_aws = MINIMAL.split("[aws]").next().unwrap();
         assert_eq!(err(no_aws), "jmlproof.toml: missing required section [aws]");
     }
@@ -1462,35 +1137,15 @@ okta_app_id = "0oaawsapp"
     #[test]
     fn exactly_one_credential() {
         let e = err(&edit(MINIMAL, "token", ""));
-        assert_eq!(
-            e,
-            "jmlproof.toml:1: [okta] missing required key \"token\" (or an [okta.oauth] table)"
-        );
-        let both = edit(
-            FULL,
-            "org_url",
-            "org_url = \"https://acme.okta.com\"\ntoken = \"env:T\"",
-        );
-        assert_eq!(
-            err(&both),
-            "jmlproof.toml:2: [okta] set token or [okta.oauth], not both"
-        );
+        assert_eq!(e, "jmlproof.toml:1: [okta] missing required key \"token\" (or an [okta.oauth] table)");
+        let both = edit(FULL, "org_url", "org_url = \"https://acme.okta.com\"\ntoken = \"env:T\"");
+        assert_eq!(err(&both), "jmlproof.toml:2: [okta] set token or [okta.oauth], not both");
         let e = err(&edit(MINIMAL, "client_secret", ""));
-        assert_eq!(
-            e,
-            "jmlproof.toml:5: [entra] missing required key \"client_secret\" (or \"certificate\")"
-        );
-        let both = edit(
-            FULL,
-            "certificate",
-            "certificate = \"env:C\"\nclient_secret = \"env:S\"",
-        );
+        assert_eq!(e, "jmlproof.toml:5: [entra] missing required key \"client_secret\" (or \"certificate\")");
+        let both = edit(FULL, "certificate", "certificate = \"env:C\"\nclient_secret = \"env:S\"");
         assert_eq!(
             err(&both),
-            format!(
-                "jmlproof.toml:{}: [entra] set client_secret or certificate, not both",
-                line(FULL, "[entra]")
-            )
+            format!("jmlproof.toml:{}: [entra] set client_secret or certificate, not both", line(FULL, "[entra]"))
         );
     }
 
@@ -1499,60 +1154,33 @@ okta_app_id = "0oaawsapp"
         let e = err(&edit(FULL, "subjects", "subjects = 5"));
         assert_eq!(
             e,
-            format!(
-                "jmlproof.toml:{}: [test] subjects: 5 is more than max_users (4)",
-                line(FULL, "subjects")
-            )
+            format!("jmlproof.toml:{}: [test] subjects: 5 is more than max_users (4)", line(FULL, "subjects"))
         );
-        let e = err(&edit(
-            &edit(FULL, "subjects", ""),
-            "max_users",
-            "max_users = 2",
-        ));
+        let e = err(&edit(&edit(FULL, "subjects", ""), "max_users", "max_users = 2"));
         assert!(
             e.ends_with("[test] subjects: 3 is more than max_users (2)")
                 && e.contains(&format!(":{}:", line(FULL, "max_users"))),
             "{e}"
         );
-        assert!(
-            err(&edit(FULL, "subjects", "subjects = 0"))
-                .ends_with("[test] subjects: must be at least 1")
-        );
+        assert!(err(&edit(FULL, "subjects", "subjects = 0")).ends_with("[test] subjects: must be at least 1"));
         assert!(
             err(&edit(FULL, "subjects", "subjects = -1"))
                 .contains("[test] subjects: expected a whole number, got integer -1")
         );
         for bad in ["", "JML-", "jml proof", "jml/"] {
-            let e = err(&edit(
-                FULL,
-                "login_prefix",
-                &format!("login_prefix = \"{bad}\""),
-            ));
-            assert!(
-                e.contains("[test] login_prefix: expected lowercase letters, digits"),
-                "{e}"
-            );
+            let e = err(&edit(FULL, "login_prefix", &format!("login_prefix = \"{bad}\"")));
+            assert!(e.contains("[test] login_prefix: expected lowercase letters, digits"), "{e}");
         }
         let e = err(&edit(FULL, "mover_group", "mover_group = \"JML Test\""));
-        assert!(
-            e.ends_with("[test] mover_group: must differ from group (a move needs two groups)"),
-            "{e}"
-        );
-        assert!(
-            err(&edit(FULL, "domain", "domain = \"localhost\""))
-                .contains("[test] domain: expected a mail domain")
-        );
+        assert!(e.ends_with("[test] mover_group: must differ from group (a move needs two groups)"), "{e}");
+        assert!(err(&edit(FULL, "domain", "domain = \"localhost\"")).contains("[test] domain: expected a mail domain"));
     }
 
     #[test]
     fn aws_identifiers_are_checked() {
         for (start, value, says) in [
             ("region", "US East", "expected an AWS region"),
-            (
-                "identity_store_id",
-                "arn:aws:identitystore::1:identitystore/d-1",
-                "expected an identity store id",
-            ),
+            ("identity_store_id", "arn:aws:identitystore::1:identitystore/d-1", "expected an identity store id"),
             ("instance_arn", "ssoins-1", "expected an ARN"),
             ("account_id", "12345", "expected a 12-digit AWS account id"),
             ("okta_app_id", "", "must not be empty"),
@@ -1569,15 +1197,9 @@ okta_app_id = "0oaawsapp"
         let big = dir.join("big.toml");
         std::fs::write(&big, vec![b'['; (MAX_CONFIG_BYTES + 1) as usize]).unwrap();
         let e = load(&big).unwrap_err().to_string();
-        assert!(
-            e.ends_with("1048577 bytes is over the 1 MiB limit for a config file"),
-            "{e}"
-        );
+        assert!(e.ends_with("1048577 bytes is over the 1 MiB limit for a config file"), "{e}");
         let e = load(&dir.join("absent.toml")).unwrap_err().to_string();
-        assert!(
-            e.ends_with("absent.toml: no such file (`jmlproof init` writes a starter)"),
-            "{e}"
-        );
+        assert!(e.ends_with("absent.toml: no such file (`jmlproof init` writes a starter)"), "{e}");
         let good = dir.join("jmlproof.toml");
         std::fs::write(&good, MINIMAL).unwrap();
         let c = load(&good).unwrap();
@@ -1590,17 +1212,11 @@ okta_app_id = "0oaawsapp"
     fn serializes_references_in_the_shape_of_the_file() {
         let json = serde_json::to_value(ok(FULL)).unwrap();
         assert_eq!(json["okta"]["org_url"], "https://acme.okta.com");
-        assert_eq!(
-            json["okta"]["oauth"]["private_key"],
-            "file:conf/keys/okta.pem"
-        );
+        assert_eq!(json["okta"]["oauth"]["private_key"], "file:conf/keys/okta.pem");
         assert_eq!(json["entra"]["certificate"], "file:/etc/jmlproof/entra.pem");
         assert_eq!(json["entra"]["link_attribute"], "employeeId");
         assert_eq!(json["sla"]["joiner"], "1h30m");
-        assert_eq!(
-            json["evidence"]["formats"],
-            serde_json::json!(["json", "junit"])
-        );
+        assert_eq!(json["evidence"]["formats"], serde_json::json!(["json", "junit"]));
         let json = serde_json::to_value(ok(MINIMAL)).unwrap();
         assert_eq!(json["okta"]["token"], "env:OKTA_TOKEN");
         assert_eq!(json["entra"]["client_secret"], "env:ENTRA_SECRET");
@@ -1614,19 +1230,14 @@ okta_app_id = "0oaawsapp"
         for text in [FULL, MINIMAL] {
             let first = parse(text, Path::new("jmlproof.toml")).unwrap();
             let written = toml::to_string(&first).unwrap();
-            let again = parse(&written, Path::new("jmlproof.toml"))
-                .unwrap_or_else(|e| panic!("{e}\n{written}"));
-            assert_eq!(
-                serde_json::to_value(&first).unwrap(),
-                serde_json::to_value(&again).unwrap()
-            );
+            let again = parse(&written, Path::new("jmlproof.toml")).unwrap_or_else(|e| panic!("{e}\n{written}"));
+            assert_eq!(serde_json::to_value(&first).unwrap(), serde_json::to_value(&again).unwrap());
         }
     }
 
     #[test]
     fn canary_resolved_through_every_form_stays_out_of_config_output() {
-        let dir =
-            std::env::temp_dir().join(format!("jmlproof-config-canary-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("jmlproof-config-canary-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("okta.token"), format!("{CANARY}\n")).unwrap();
         // SAFETY: a variable only this test uses; nothing reads the environment from C concurrently.
@@ -1637,12 +1248,8 @@ okta_app_id = "0oaawsapp"
             "client_secret = \"env:JMLPROOF_CONFIG_CANARY\"",
         ) + &format!("\n[evidence]\nsigning_key = \"cmd:printf {CANARY}\"\n");
         let c = parse(&text, &dir.join("jmlproof.toml")).unwrap();
-        let OktaAuth::Token(token) = &c.okta.auth else {
-            panic!()
-        };
-        let EntraCredential::ClientSecret(secret) = &c.entra.credential else {
-            panic!()
-        };
+        let OktaAuth::Token(token) = &c.okta.auth else { panic!() };
+        let EntraCredential::ClientSecret(secret) = &c.entra.credential else { panic!() };
         let mut refs = vec![token, secret];
         if cfg!(unix) {
             refs.push(c.evidence.signing_key.as_ref().unwrap());

@@ -143,31 +143,18 @@ impl Footprint {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{}{reason}", prefix(*system))]
-    Url {
-        system: Option<System>,
-        reason: String,
-    },
+    Url { system: Option<System>, reason: String },
     #[error("{system}: cannot build the HTTP client: {reason}")]
     Client { system: System, reason: String },
     /// `endpoint` is `METHOD label`.
     #[error("{system} {endpoint}: {cause}")]
-    Request {
-        system: System,
-        endpoint: String,
-        cause: String,
-    },
+    Request { system: System, endpoint: String, cause: String },
     #[error(
         "{system} {endpoint}: gave up after {attempts} attempt{} (last: {last}), waited {:.1}s",
         if *attempts == 1 { "" } else { "s" },
         waited.as_secs_f64()
     )]
-    GaveUp {
-        system: System,
-        endpoint: String,
-        attempts: u32,
-        last: String,
-        waited: Duration,
-    },
+    GaveUp { system: System, endpoint: String, attempts: u32, last: String, waited: Duration },
 }
 
 fn prefix(system: Option<System>) -> String {
@@ -177,28 +164,18 @@ fn prefix(system: Option<System>) -> String {
 /// Parses a URL and applies the transport rule: https anywhere, plain http only
 /// to a loopback host (the sandbox, moto_server), nothing else.
 pub fn check_url(url: &str) -> Result<Url, HttpError> {
-    let parsed = Url::parse(url).map_err(|e| HttpError::Url {
-        system: None,
-        reason: format!("invalid URL: {e}"),
-    })?;
-    check_parsed(&parsed).map_err(|reason| HttpError::Url {
-        system: None,
-        reason,
-    })?;
+    let parsed = Url::parse(url).map_err(|e| HttpError::Url { system: None, reason: format!("invalid URL: {e}") })?;
+    check_parsed(&parsed).map_err(|reason| HttpError::Url { system: None, reason })?;
     Ok(parsed)
 }
 
 /// The rule itself, with a plain message; config validation shares it.
 pub fn check_parsed(url: &Url) -> Result<(), String> {
-    let host = url
-        .host()
-        .ok_or_else(|| format!("{} URL has no host", url.scheme()))?;
+    let host = url.host().ok_or_else(|| format!("{} URL has no host", url.scheme()))?;
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&host) => Ok(()),
-        "http" => Err(format!(
-            "plain http is refused for non-loopback host {host} (use https)"
-        )),
+        "http" => Err(format!("plain http is refused for non-loopback host {host} (use https)")),
         other => Err(format!("unsupported URL scheme {other:?} (use https)")),
     }
 }
@@ -229,11 +206,7 @@ enum Attempt {
 }
 
 impl HttpClient {
-    pub fn new(
-        system: System,
-        policy: Policy,
-        footprint: Arc<Footprint>,
-    ) -> Result<Self, HttpError> {
+    pub fn new(system: System, policy: Policy, footprint: Arc<Footprint>) -> Result<Self, HttpError> {
         let client = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.request_timeout)
@@ -242,17 +215,8 @@ impl HttpClient {
             // to another host or downgrade to plain http.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| HttpError::Client {
-                system,
-                reason: root_reason(&e),
-            })?;
-        Ok(HttpClient {
-            client,
-            system,
-            policy,
-            footprint,
-            clock_offset: Arc::default(),
-        })
+            .map_err(|e| HttpError::Client { system, reason: root_reason(&e) })?;
+        Ok(HttpClient { client, system, policy, footprint, clock_offset: Arc::default() })
     }
 
     pub fn system(&self) -> System {
@@ -262,10 +226,7 @@ impl HttpClient {
     /// Server `Date` minus our clock, from the last response that had one.
     /// `Date` has one-second resolution, so this is accurate to about a second.
     pub fn clock_offset(&self) -> Option<TimeDelta> {
-        *self
-            .clock_offset
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        *self.clock_offset.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sends the request `make` builds, under the policy. `endpoint` is a path
@@ -299,38 +260,19 @@ impl HttpClient {
             })?;
             let label = format!("{} {endpoint}", request.method());
             // Also covers URLs the server hands us (paging links).
-            check_parsed(request.url()).map_err(|reason| HttpError::Url {
-                system: Some(self.system),
-                reason,
-            })?;
+            check_parsed(request.url()).map_err(|reason| HttpError::Url { system: Some(self.system), reason })?;
             let origin = request.url().origin().ascii_serialization();
-            self.footprint.add(self.system, &label, |c| {
-                if attempt == 1 {
-                    c.calls += 1
-                } else {
-                    c.retries += 1
-                }
-            });
+            self.footprint.add(self.system, &label, |c| if attempt == 1 { c.calls += 1 } else { c.retries += 1 });
 
             let next = match self.client.execute(request).await {
-                Ok(response) => {
-                    self.judge(response, &label, idempotent, attempt, &mut retry_for)
-                        .await
-                }
+                Ok(response) => self.judge(response, &label, idempotent, attempt, &mut retry_for).await,
                 Err(e) => {
                     self.footprint.add(self.system, &label, |c| c.errors += 1);
                     let cause = transport_cause(&e, &origin, &self.policy);
                     if !(idempotent && is_transient(&e)) {
-                        return Err(HttpError::Request {
-                            system: self.system,
-                            endpoint: label,
-                            cause,
-                        });
+                        return Err(HttpError::Request { system: self.system, endpoint: label, cause });
                     }
-                    Attempt::Retry {
-                        wait: backoff(attempt, &self.policy),
-                        last: cause,
-                    }
+                    Attempt::Retry { wait: backoff(attempt, &self.policy), last: cause }
                 }
             };
             let (wait, last) = match next {
@@ -340,10 +282,7 @@ impl HttpClient {
             let over_budget = waited + wait > self.policy.max_wait;
             if attempt > self.policy.max_retries || over_budget {
                 let last = if over_budget {
-                    format!(
-                        "{last}, next wait {} over the budget",
-                        duration::format(wait)
-                    )
+                    format!("{last}, next wait {} over the budget", duration::format(wait))
                 } else {
                     last
                 };
@@ -358,8 +297,7 @@ impl HttpClient {
             tokio::time::sleep(wait).await;
             waited += wait;
             let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-            self.footprint
-                .add(self.system, &label, |c| c.waited_ms += ms);
+            self.footprint.add(self.system, &label, |c| c.waited_ms += ms);
         }
     }
 
@@ -375,10 +313,7 @@ impl HttpClient {
         let now = Utc::now();
         let server_date = header_date(response.headers(), "date");
         if let Some(date) = server_date {
-            *self
-                .clock_offset
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(date - now);
+            *self.clock_offset.lock().unwrap_or_else(PoisonError::into_inner) = Some(date - now);
         }
         let status = response.status();
         let throttled = status == StatusCode::TOO_MANY_REQUESTS;
@@ -401,10 +336,7 @@ impl HttpClient {
         };
         let wait = advised_wait(self.system, status, &headers, body.as_deref(), now)
             .unwrap_or_else(|| backoff(attempt, &self.policy));
-        Attempt::Retry {
-            wait,
-            last: format!("HTTP {}", status.as_u16()),
-        }
+        Attempt::Retry { wait, last: format!("HTTP {}", status.as_u16()) }
     }
 }
 
@@ -432,8 +364,7 @@ fn advised_wait(
     if system == System::Okta && status == StatusCode::TOO_MANY_REQUESTS {
         // Okta SDKs: reset (epoch seconds) − Date + 1 s. Using the server's own
         // Date makes the wait independent of our clock's skew.
-        let reset =
-            header_str(headers, "x-rate-limit-reset").and_then(|v| v.trim().parse::<i64>().ok());
+        let reset = header_str(headers, "x-rate-limit-reset").and_then(|v| v.trim().parse::<i64>().ok());
         if let (Some(reset), Some(date)) = (reset, date) {
             let secs = reset.saturating_sub(date.timestamp()).clamp(0, 86_400);
             return Some(Duration::from_secs(secs.unsigned_abs() + 1));
@@ -464,10 +395,7 @@ fn advised_wait(
 /// so clients retrying together spread out but never retry at once.
 fn backoff(attempt: u32, policy: &Policy) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-    let step = policy
-        .backoff_base
-        .saturating_mul(factor)
-        .min(policy.backoff_cap);
+    let step = policy.backoff_base.saturating_mul(factor).min(policy.backoff_cap);
     let half = step / 2;
     let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
     half + Duration::from_millis(random_u64() % jitter_ms.saturating_add(1))
@@ -475,9 +403,7 @@ fn backoff(attempt: u32, policy: &Policy) -> Duration {
 
 /// Randomness without a dependency: std's hasher keys are random per instance.
 fn random_u64() -> u64 {
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -486,9 +412,7 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 fn header_date(headers: &HeaderMap, name: &str) -> Option<DateTime<Utc>> {
     let value = header_str(headers, name)?;
-    DateTime::parse_from_rfc2822(value.trim())
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc2822(value.trim()).ok().map(|d| d.with_timezone(&Utc))
 }
 
 /// Worth retrying for an idempotent request: the connection failed, timed out,
@@ -498,42 +422,28 @@ fn is_transient(e: &reqwest::Error) -> bool {
         || e.is_timeout()
         || io_kind(e).is_some_and(|k| {
             use std::io::ErrorKind::*;
-            matches!(
-                k,
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            )
+            matches!(k, ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
         })
-        || chain(e).any(|s| {
-            s.to_string()
-                .contains("connection closed before message completed")
-        })
+        || chain(e).any(|s| s.to_string().contains("connection closed before message completed"))
 }
 
 fn transport_cause(e: &reqwest::Error, origin: &str, policy: &Policy) -> String {
     match (e.is_connect(), e.is_timeout()) {
-        (true, true) => format!(
-            "cannot connect to {origin}: timed out after {}",
-            duration::format(policy.connect_timeout)
-        ),
+        (true, true) => {
+            format!("cannot connect to {origin}: timed out after {}", duration::format(policy.connect_timeout))
+        }
         (true, false) => format!("cannot connect to {origin}: {}", root_reason(e)),
-        (false, true) => format!(
-            "no response within {}",
-            duration::format(policy.request_timeout)
-        ),
+        (false, true) => format!("no response within {}", duration::format(policy.request_timeout)),
         (false, false) => root_reason(e),
     }
 }
 
-fn chain<'e>(
-    e: &'e (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
+fn chain<'e>(e: &'e (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(e), |e| e.source())
 }
 
 fn io_kind(e: &reqwest::Error) -> Option<std::io::ErrorKind> {
-    chain(e)
-        .find_map(|s| s.downcast_ref::<std::io::Error>())
-        .map(|io| io.kind())
+    chain(e).find_map(|s| s.downcast_ref::<std::io::Error>()).map(|io| io.kind())
 }
 
 /// The innermost cause, in plain words. reqwest's own text is skipped: it
@@ -548,14 +458,8 @@ fn root_reason(e: &reqwest::Error) -> String {
         _ => {}
     }
     let last = chain(e).skip(1).last().map(|s| s.to_string());
-    last.unwrap_or_else(|| {
-        if e.is_body() {
-            "error reading the body".into()
-        } else {
-            "request failed".into()
-        }
-    })
-    .replace('\n', " ")
+    last.unwrap_or_else(|| if e.is_body() { "error reading the body".into() } else { "request failed".into() })
+        .replace('\n', " ")
 }
 
 #[cfg(test)]
@@ -589,14 +493,8 @@ mod tests {
 
     /// Serves `replies` on 127.0.0.1 with an OS-picked port; returns the base URL.
     async fn serve(replies: Vec<Reply>) -> (String, Arc<Script>) {
-        let script = Arc::new(Script {
-            replies,
-            hits: AtomicUsize::new(0),
-            seen: Mutex::default(),
-        });
-        let app = axum::Router::new()
-            .fallback(reply)
-            .with_state(script.clone());
+        let script = Arc::new(Script { replies, hits: AtomicUsize::new(0), seen: Mutex::default() });
+        let app = axum::Router::new().fallback(reply).with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -604,31 +502,19 @@ mod tests {
     }
 
     fn fast_policy() -> Policy {
-        Policy {
-            backoff_base: Duration::from_millis(10),
-            backoff_cap: Duration::from_millis(40),
-            ..Policy::default()
-        }
+        Policy { backoff_base: Duration::from_millis(10), backoff_cap: Duration::from_millis(40), ..Policy::default() }
     }
 
     fn client(system: System, policy: Policy) -> (HttpClient, Arc<Footprint>) {
         let footprint = Footprint::new();
-        (
-            HttpClient::new(system, policy, footprint.clone()).unwrap(),
-            footprint,
-        )
+        (HttpClient::new(system, policy, footprint.clone()).unwrap(), footprint)
     }
 
     fn http_date(t: DateTime<Utc>) -> String {
         t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
     }
 
-    async fn get(
-        c: &HttpClient,
-        base: &str,
-        endpoint: &str,
-        idempotent: bool,
-    ) -> Result<reqwest::Response, HttpError> {
+    async fn get(c: &HttpClient, base: &str, endpoint: &str, idempotent: bool) -> Result<reqwest::Response, HttpError> {
         let url = format!("{base}/x");
         c.send(endpoint, idempotent, |http| http.get(&url)).await
     }
@@ -655,35 +541,21 @@ mod tests {
         // reset − Date = 0, plus Okta's 1 s margin.
         assert!(started.elapsed() >= Duration::from_secs(1));
         let row = stats(&footprint);
-        assert_eq!(
-            (row.calls, row.retries, row.throttled, row.errors),
-            (1, 1, 1, 0)
-        );
+        assert_eq!((row.calls, row.retries, row.throttled, row.errors), (1, 1, 1, 0));
         assert_eq!(row.waited_ms, 1000);
         assert_eq!(row.endpoint, "GET /api/v1/users");
         let seen = script.seen.lock().unwrap();
         assert!(seen[0].get("x-okta-retry-for").is_none());
         assert_eq!(seen[1]["x-okta-retry-for"], "req-429-a");
         assert_eq!(seen[1]["x-okta-retry-count"], "1");
-        assert!(
-            seen[0]["user-agent"]
-                .to_str()
-                .unwrap()
-                .starts_with("jmlproof/")
-        );
+        assert!(seen[0]["user-agent"].to_str().unwrap().starts_with("jmlproof/"));
     }
 
     #[tokio::test]
     async fn okta_429_without_reset_falls_back_to_backoff() {
         let (base, script) = serve(vec![(429, vec![], ""), (200, vec![], "")]).await;
         let (c, footprint) = client(System::Okta, fast_policy());
-        assert_eq!(
-            get(&c, &base, "/api/v1/logs", false)
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(get(&c, &base, "/api/v1/logs", false).await.unwrap().status(), 200);
         assert_eq!(script.hits.load(Ordering::SeqCst), 2);
         let row = stats(&footprint);
         assert!(row.waited_ms >= 5 && row.waited_ms <= 10, "{row:?}");
@@ -691,32 +563,21 @@ mod tests {
 
     #[tokio::test]
     async fn graph_retry_after_decimal_seconds() {
-        let (base, _) = serve(vec![
-            (429, vec![("retry-after", "0.3".into())], ""),
-            (200, vec![], ""),
-        ])
-        .await;
+        let (base, _) = serve(vec![(429, vec![("retry-after", "0.3".into())], ""), (200, vec![], "")]).await;
         let (c, footprint) = client(System::Graph, fast_policy());
         let started = Instant::now();
-        assert_eq!(
-            get(&c, &base, "/v1.0/users", false).await.unwrap().status(),
-            200
-        );
+        assert_eq!(get(&c, &base, "/v1.0/users", false).await.unwrap().status(), 200);
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert_eq!(stats(&footprint).waited_ms, 300);
     }
 
     #[tokio::test]
     async fn aws_retry_after_seconds_in_the_json_body() {
-        let body =
-            r#"{"__type":"ThrottlingException","Message":"Rate exceeded","RetryAfterSeconds":1}"#;
+        let body = r#"{"__type":"ThrottlingException","Message":"Rate exceeded","RetryAfterSeconds":1}"#;
         let json = vec![("content-type", "application/x-amz-json-1.1".to_string())];
         let (base, _) = serve(vec![(429, json, body), (200, vec![], "{}")]).await;
         let (c, footprint) = client(System::Aws, fast_policy());
-        assert_eq!(
-            get(&c, &base, "ListUsers", true).await.unwrap().status(),
-            200
-        );
+        assert_eq!(get(&c, &base, "ListUsers", true).await.unwrap().status(), 200);
         let row = stats(&footprint);
         assert_eq!((row.throttled, row.waited_ms), (1, 1000));
     }
@@ -725,19 +586,10 @@ mod tests {
     async fn retries_503_when_idempotent() {
         let (base, script) = serve(vec![(503, vec![], ""), (200, vec![], "")]).await;
         let (c, footprint) = client(System::Graph, fast_policy());
-        assert_eq!(
-            get(&c, &base, "/v1.0/users/{id}", true)
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(get(&c, &base, "/v1.0/users/{id}", true).await.unwrap().status(), 200);
         assert_eq!(script.hits.load(Ordering::SeqCst), 2);
         let row = stats(&footprint);
-        assert_eq!(
-            (row.calls, row.retries, row.errors, row.throttled),
-            (1, 1, 1, 0)
-        );
+        assert_eq!((row.calls, row.retries, row.errors, row.throttled), (1, 1, 1, 0));
     }
 
     #[tokio::test]
@@ -745,30 +597,18 @@ mod tests {
         let (base, script) = serve(vec![(500, vec![], "boom"), (200, vec![], "")]).await;
         let (c, footprint) = client(System::Okta, fast_policy());
         let url = format!("{base}/api/v1/users");
-        let response = c
-            .send("/api/v1/users", false, |http| http.post(&url).body("{}"))
-            .await
-            .unwrap();
+        let response = c.send("/api/v1/users", false, |http| http.post(&url).body("{}")).await.unwrap();
         assert_eq!(response.status(), 500);
         assert_eq!(script.hits.load(Ordering::SeqCst), 1);
         let row = stats(&footprint);
-        assert_eq!(
-            (row.endpoint.as_str(), row.calls, row.retries, row.errors),
-            ("POST /api/v1/users", 1, 0, 1)
-        );
+        assert_eq!((row.endpoint.as_str(), row.calls, row.retries, row.errors), ("POST /api/v1/users", 1, 0, 1));
     }
 
     #[tokio::test]
     async fn other_statuses_are_returned_as_is() {
         let (base, script) = serve(vec![(404, vec![], "{}")]).await;
         let (c, _) = client(System::Okta, fast_policy());
-        assert_eq!(
-            get(&c, &base, "/api/v1/users/{id}", true)
-                .await
-                .unwrap()
-                .status(),
-            404
-        );
+        assert_eq!(get(&c, &base, "/api/v1/users/{id}", true).await.unwrap().status(), 404);
         assert_eq!(script.hits.load(Ordering::SeqCst), 1);
     }
 
@@ -783,30 +623,16 @@ mod tests {
     async fn connection_refused_names_system_endpoint_and_origin() {
         let base = format!("http://127.0.0.1:{}", refused_port());
         let (c, footprint) = client(System::Okta, fast_policy());
-        let err = get(&c, &base, "/api/v1/users/{id}", false)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            format!("okta GET /api/v1/users/{{id}}: cannot connect to {base}: connection refused")
-        );
+        let err = get(&c, &base, "/api/v1/users/{id}", false).await.unwrap_err().to_string();
+        assert_eq!(err, format!("okta GET /api/v1/users/{{id}}: cannot connect to {base}: connection refused"));
         assert_eq!(stats(&footprint).errors, 1);
 
         // Idempotent: retried, then reported with the last cause.
-        let policy = Policy {
-            max_retries: 2,
-            ..fast_policy()
-        };
+        let policy = Policy { max_retries: 2, ..fast_policy() };
         let (c, footprint) = client(System::Okta, policy);
-        let err = get(&c, &base, "/api/v1/users/{id}", true)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = get(&c, &base, "/api/v1/users/{id}", true).await.unwrap_err().to_string();
         assert!(
-            err.starts_with(
-                "okta GET /api/v1/users/{id}: gave up after 3 attempts (last: cannot connect to"
-            ),
+            err.starts_with("okta GET /api/v1/users/{id}: gave up after 3 attempts (last: cannot connect to"),
             "{err}"
         );
         assert_eq!(stats(&footprint).retries, 2);
@@ -815,21 +641,9 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_max_retries() {
         let (base, script) = serve(vec![(429, vec![("retry-after", "0".into())], "")]).await;
-        let (c, footprint) = client(
-            System::Graph,
-            Policy {
-                max_retries: 2,
-                ..fast_policy()
-            },
-        );
-        let err = get(&c, &base, "/v1.0/users", true)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "graph GET /v1.0/users: gave up after 3 attempts (last: HTTP 429), waited 0.0s"
-        );
+        let (c, footprint) = client(System::Graph, Policy { max_retries: 2, ..fast_policy() });
+        let err = get(&c, &base, "/v1.0/users", true).await.unwrap_err().to_string();
+        assert_eq!(err, "graph GET /v1.0/users: gave up after 3 attempts (last: HTTP 429), waited 0.0s");
         assert_eq!(script.hits.load(Ordering::SeqCst), 3);
         let row = stats(&footprint);
         assert_eq!((row.calls, row.retries, row.throttled), (1, 2, 3));
@@ -838,23 +652,11 @@ mod tests {
     #[tokio::test]
     async fn does_not_wait_beyond_the_budget() {
         let (base, script) = serve(vec![(429, vec![("retry-after", "600".into())], "")]).await;
-        let (c, _) = client(
-            System::Graph,
-            Policy {
-                max_wait: Duration::from_secs(5),
-                ..fast_policy()
-            },
-        );
+        let (c, _) = client(System::Graph, Policy { max_wait: Duration::from_secs(5), ..fast_policy() });
         let started = Instant::now();
-        let err = get(&c, &base, "/v1.0/auditLogs/directoryAudits", false)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = get(&c, &base, "/v1.0/auditLogs/directoryAudits", false).await.unwrap_err().to_string();
         assert!(started.elapsed() < Duration::from_secs(2));
-        assert!(
-            err.contains("gave up after 1 attempt (last: HTTP 429, next wait 10m over the budget)"),
-            "{err}"
-        );
+        assert!(err.contains("gave up after 1 attempt (last: HTTP 429, next wait 10m over the budget)"), "{err}");
         assert_eq!(script.hits.load(Ordering::SeqCst), 1);
     }
 
@@ -867,15 +669,9 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let policy = Policy {
-            request_timeout: Duration::from_millis(200),
-            ..fast_policy()
-        };
+        let policy = Policy { request_timeout: Duration::from_millis(200), ..fast_policy() };
         let (c, _) = client(System::Login, policy);
-        let err = get(&c, &format!("http://{addr}"), "/oauth2/v1/token", false)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = get(&c, &format!("http://{addr}"), "/oauth2/v1/token", false).await.unwrap_err().to_string();
         assert_eq!(err, "login GET /oauth2/v1/token: no response within 200ms");
     }
 
@@ -893,11 +689,7 @@ mod tests {
     #[tokio::test]
     async fn refuses_plain_http_to_other_hosts_before_connecting() {
         let (c, footprint) = client(System::Okta, fast_policy());
-        let err = c
-            .send("/api/v1/users", true, |http| {
-                http.get("http://example.com/api/v1/users")
-            })
-            .await;
+        let err = c.send("/api/v1/users", true, |http| http.get("http://example.com/api/v1/users")).await;
         assert_eq!(
             err.unwrap_err().to_string(),
             "okta: plain http is refused for non-loopback host example.com (use https)"
@@ -918,101 +710,51 @@ mod tests {
             assert!(check_url(ok).is_ok(), "{ok}");
         }
         let err = check_url("http://example.com/x").unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "plain http is refused for non-loopback host example.com (use https)"
-        );
-        for bad in [
-            "http://localhost.example.com",
-            "http://10.0.0.1",
-            "http://[::2]",
-            "ftp://127.0.0.1",
-            "not a url",
-        ] {
+        assert_eq!(err, "plain http is refused for non-loopback host example.com (use https)");
+        for bad in ["http://localhost.example.com", "http://10.0.0.1", "http://[::2]", "ftp://127.0.0.1", "not a url"] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
-        assert!(
-            check_url("ftp://x")
-                .unwrap_err()
-                .to_string()
-                .contains("unsupported URL scheme")
-        );
+        assert!(check_url("ftp://x").unwrap_err().to_string().contains("unsupported URL scheme"));
     }
 
     #[test]
     fn advised_waits() {
         let now = Utc::now();
         let mut h = HeaderMap::new();
-        let at = |h: &HeaderMap, sys, status: u16| {
-            advised_wait(sys, StatusCode::from_u16(status).unwrap(), h, None, now)
-        };
+        let at =
+            |h: &HeaderMap, sys, status: u16| advised_wait(sys, StatusCode::from_u16(status).unwrap(), h, None, now);
         assert_eq!(at(&h, System::Graph, 429), None);
         h.insert("retry-after", "2.128".parse().unwrap());
-        assert_eq!(
-            at(&h, System::Graph, 429),
-            Some(Duration::from_millis(2128))
-        );
+        assert_eq!(at(&h, System::Graph, 429), Some(Duration::from_millis(2128)));
         h.insert("retry-after", "-1".parse().unwrap());
         assert_eq!(at(&h, System::Graph, 503), None);
-        h.insert(
-            "retry-after",
-            "Wed, 21 Oct 2015 07:28:30 GMT".parse().unwrap(),
-        );
+        h.insert("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT".parse().unwrap());
         h.insert("date", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
         assert_eq!(at(&h, System::Graph, 503), Some(Duration::from_secs(30)));
         // Okta: reset − Date + 1; a reset in the past still waits the 1 s margin.
-        let epoch = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT")
-            .unwrap()
-            .timestamp();
-        h.insert(
-            "x-rate-limit-reset",
-            (epoch + 41).to_string().parse().unwrap(),
-        );
+        let epoch = DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT").unwrap().timestamp();
+        h.insert("x-rate-limit-reset", (epoch + 41).to_string().parse().unwrap());
         assert_eq!(at(&h, System::Okta, 429), Some(Duration::from_secs(42)));
-        h.insert(
-            "x-rate-limit-reset",
-            (epoch - 5).to_string().parse().unwrap(),
-        );
+        h.insert("x-rate-limit-reset", (epoch - 5).to_string().parse().unwrap());
         assert_eq!(at(&h, System::Okta, 429), Some(Duration::from_secs(1)));
         // The Okta rule is for 429s only; a 503 uses Retry-After.
         assert_eq!(at(&h, System::Okta, 503), Some(Duration::from_secs(30)));
         let body = br#"{"RetryAfterSeconds":3}"#;
         let none = HeaderMap::new();
-        let aws = advised_wait(
-            System::Aws,
-            StatusCode::TOO_MANY_REQUESTS,
-            &none,
-            Some(body),
-            now,
-        );
+        let aws = advised_wait(System::Aws, StatusCode::TOO_MANY_REQUESTS, &none, Some(body), now);
         assert_eq!(aws, Some(Duration::from_secs(3)));
-        let zero = advised_wait(
-            System::Aws,
-            StatusCode::TOO_MANY_REQUESTS,
-            &none,
-            Some(b"{\"RetryAfterSeconds\":0}"),
-            now,
-        );
+        let zero =
+            advised_wait(System::Aws, StatusCode::TOO_MANY_REQUESTS, &none, Some(b"{\"RetryAfterSeconds\":0}"), now);
         assert_eq!(zero, None);
-        assert_eq!(
-            advised_wait(
-                System::Aws,
-                StatusCode::TOO_MANY_REQUESTS,
-                &none,
-                Some(b"not json"),
-                now
-            ),
-            None
-        );
+        assert_eq!(advised_wait(System::Aws, StatusCode::TOO_MANY_REQUESTS, &none, Some(b"not json"), now), None);
     }
 
     #[test]
     fn backoff_grows_with_jitter_and_stays_under_the_cap() {
         let policy = Policy::default();
         for attempt in 1..=40 {
-            let step = Duration::from_millis(250)
-                .saturating_mul(2u32.saturating_pow(attempt - 1))
-                .min(policy.backoff_cap);
+            let step =
+                Duration::from_millis(250).saturating_mul(2u32.saturating_pow(attempt - 1)).min(policy.backoff_cap);
             let wait = backoff(attempt, &policy);
             assert!(wait >= step / 2 && wait <= step, "{attempt}: {wait:?}");
         }
@@ -1024,11 +766,7 @@ mod tests {
         footprint.add(System::Aws, "POST ListUsers", |c| c.calls += 1);
         footprint.add(System::Okta, "GET /b", |c| c.calls += 1);
         footprint.add(System::Okta, "GET /a", |c| c.calls += 2);
-        let rows: Vec<_> = footprint
-            .snapshot()
-            .into_iter()
-            .map(|r| (r.system, r.endpoint, r.calls))
-            .collect();
+        let rows: Vec<_> = footprint.snapshot().into_iter().map(|r| (r.system, r.endpoint, r.calls)).collect();
         assert_eq!(
             rows,
             [
@@ -1038,9 +776,6 @@ mod tests {
             ]
         );
         let json = serde_json::to_string(&footprint.snapshot()[0]).unwrap();
-        assert!(
-            json.starts_with(r#"{"system":"okta","endpoint":"GET /a","calls":2"#),
-            "{json}"
-        );
+        assert!(json.starts_with(r#"{"system":"okta","endpoint":"GET /a","calls":2"#), "{json}");
     }
 }

@@ -122,10 +122,7 @@ formats = ["html", "pdf", "csv", "json"]
 
 pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
     write_new(&args.path, STARTER, args.force)?;
-    println!(
-        "wrote {}: fill in the placeholders, then run `jmlproof check-config --config {0}`",
-        args.path.display()
-    );
+    println!("wrote {}: fill in the placeholders, then run `jmlproof check-config --config {0}`", args.path.display());
     Ok(Outcome::Pass)
 }
 
@@ -134,28 +131,16 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
 /// file is never replaced, even one created while we were writing.
 fn write_new(path: &Path, text: &str, force: bool) -> anyhow::Result<()> {
     if !force && path.exists() {
-        bail!(
-            "{} already exists (use --force to overwrite it)",
-            path.display()
-        );
+        bail!("{} already exists (use --force to overwrite it)", path.display());
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let name = path.file_name().with_context(|| format!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
     let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()
     })();
@@ -172,10 +157,7 @@ fn write_new(path: &Path, text: &str, force: bool) -> anyhow::Result<()> {
     if let Err(e) = placed {
         let _ = std::fs::remove_file(&tmp);
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            bail!(
-                "{} already exists (use --force to overwrite it)",
-                path.display()
-            );
+            bail!("{} already exists (use --force to overwrite it)", path.display());
         }
         return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
@@ -190,8 +172,7 @@ mod tests {
 
     #[test]
     fn starter_parses() {
-        let c =
-            config::parse(STARTER, Path::new("jmlproof.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let c = config::parse(STARTER, Path::new("jmlproof.toml")).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(c.okta.auth, OktaAuth::Token(_)));
         assert_eq!(c.test.unwrap().max_users, 10);
     }
@@ -207,23 +188,13 @@ mod tests {
                 Some(rest) if rest.starts_with("[okta.oauth]") || is_setting(rest) => rest,
                 _ => l,
             })
-            .map(|l| {
-                l.strip_prefix("# ")
-                    .filter(|r| r.starts_with('#'))
-                    .unwrap_or(l)
-            })
+            .map(|l| l.strip_prefix("# ").filter(|r| r.starts_with('#')).unwrap_or(l))
             .collect::<Vec<_>>()
             .join("\n");
-        let c = config::parse(&text, Path::new("jmlproof.toml"))
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let OktaAuth::OAuth(oauth) = &c.okta.auth else {
-            panic!("oauth")
-        };
+        let c = config::parse(&text, Path::new("jmlproof.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let OktaAuth::OAuth(oauth) = &c.okta.auth else { panic!("oauth") };
         assert!(oauth.key_id.is_some());
-        assert!(matches!(
-            c.entra.credential,
-            EntraCredential::Certificate(_)
-        ));
+        assert!(matches!(c.entra.credential, EntraCredential::Certificate(_)));
         assert!(c.entra.okta_service_principal_id.is_some());
         assert!(c.aws.endpoint_url.is_some() && c.aws.profile.is_some());
         assert!(c.reconcile.exceptions.is_some() && c.evidence.templates.is_some());
@@ -232,8 +203,7 @@ mod tests {
 
     /// `key = value`, as opposed to prose.
     fn is_setting(line: &str) -> bool {
-        line.split_once(" = ")
-            .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        line.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
     }
 
     fn scratch(name: &str) -> PathBuf {
@@ -247,26 +217,16 @@ mod tests {
     fn writes_once_and_refuses_to_overwrite_without_force() {
         let dir = scratch("write");
         let path = dir.join("jmlproof.toml");
-        let args = InitArgs {
-            path: path.clone(),
-            force: false,
-        };
+        let args = InitArgs { path: path.clone(), force: false };
         assert_eq!(run(&args).unwrap(), Outcome::Pass);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), STARTER);
 
         std::fs::write(&path, "mine").unwrap();
         let e = run(&args).unwrap_err().to_string();
-        assert!(
-            e.ends_with("jmlproof.toml already exists (use --force to overwrite it)"),
-            "{e}"
-        );
+        assert!(e.ends_with("jmlproof.toml already exists (use --force to overwrite it)"), "{e}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
 
-        run(&InitArgs {
-            path: path.clone(),
-            force: true,
-        })
-        .unwrap();
+        run(&InitArgs { path: path.clone(), force: true }).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), STARTER);
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -276,11 +236,7 @@ mod tests {
     #[test]
     fn missing_folder_is_an_error() {
         let dir = scratch("nofolder");
-        let e = run(&InitArgs {
-            path: dir.join("absent/jmlproof.toml"),
-            force: false,
-        })
-        .unwrap_err();
+        let e = run(&InitArgs { path: dir.join("absent/jmlproof.toml"), force: false }).unwrap_err();
         assert!(format!("{e:#}").contains("cannot write"), "{e:#}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -64,11 +64,7 @@ pub enum SecretError {
 }
 
 fn stderr_suffix(stderr: &str) -> String {
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!(": {stderr}")
-    }
+    if stderr.is_empty() { String::new() } else { format!(": {stderr}") }
 }
 
 const FORMS: &str = "expected a secret reference: env:NAME, file:PATH or cmd:COMMAND \
@@ -89,22 +85,15 @@ impl std::str::FromStr for SecretRef {
             Ok(SecretRef::Env(name.to_string()))
         } else if let Some(path) = text.strip_prefix("file:") {
             if path.trim().is_empty() {
-                return Err(SecretError::Invalid(
-                    "file: needs a path (e.g. file:/run/secrets/okta)",
-                ));
+                return Err(SecretError::Invalid("file: needs a path (e.g. file:/run/secrets/okta)"));
             }
             Ok(SecretRef::File(PathBuf::from(path)))
         } else if let Some(command) = text.strip_prefix("cmd:") {
             let argv = split_words(command)?;
             if argv.is_empty() {
-                return Err(SecretError::Invalid(
-                    "cmd: needs a command (e.g. cmd:op read op://vault/okta/token)",
-                ));
+                return Err(SecretError::Invalid("cmd: needs a command (e.g. cmd:op read op://vault/okta/token)"));
             }
-            Ok(SecretRef::Cmd {
-                command: command.to_string(),
-                argv,
-            })
+            Ok(SecretRef::Cmd { command: command.to_string(), argv })
         } else {
             Err(SecretError::Invalid(FORMS))
         }
@@ -270,11 +259,8 @@ impl SecretRef {
 }
 
 fn resolve_env(name: &str) -> Result<Secret, SecretError> {
-    let value =
-        std::env::var_os(name).ok_or_else(|| SecretError::EnvMissing { name: name.into() })?;
-    let value = value
-        .into_string()
-        .map_err(|_| SecretError::EnvNotUnicode { name: name.into() })?;
+    let value = std::env::var_os(name).ok_or_else(|| SecretError::EnvMissing { name: name.into() })?;
+    let value = value.into_string().map_err(|_| SecretError::EnvNotUnicode { name: name.into() })?;
     if value.is_empty() {
         return Err(SecretError::EnvEmpty { name: name.into() });
     }
@@ -282,21 +268,15 @@ fn resolve_env(name: &str) -> Result<Secret, SecretError> {
 }
 
 fn resolve_file(path: &Path) -> Result<Secret, SecretError> {
-    let fail = |reason: String| SecretError::File {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let fail = |reason: String| SecretError::File { path: path.to_path_buf(), reason };
     let meta = std::fs::metadata(path).map_err(|e| fail(io_reason(&e)))?;
     if meta.is_dir() {
         return Err(fail("is a directory, not a file".into()));
     }
     let mut file = std::fs::File::open(path).map_err(|e| fail(io_reason(&e)))?;
-    let mut bytes =
-        Vec::with_capacity(usize::try_from(meta.len().min(MAX_SECRET_BYTES)).unwrap_or(0));
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(MAX_SECRET_BYTES)).unwrap_or(0));
     // take() bounds the read even when metadata lies (pipes, /proc files).
-    let read = (&mut file)
-        .take(MAX_SECRET_BYTES + 1)
-        .read_to_end(&mut bytes);
+    let read = (&mut file).take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes);
     if let Err(e) = read {
         wipe(bytes);
         return Err(fail(io_reason(&e)));
@@ -331,10 +311,7 @@ fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| SecretError::CmdSpawn {
-            program: program.clone(),
-            reason: io_reason(&e),
-        })?;
+        .map_err(|e| SecretError::CmdSpawn { program: program.clone(), reason: io_reason(&e) })?;
 
     // Read both pipes on their own threads so a chatty child cannot fill one pipe
     // and block while we wait for it to exit.
@@ -342,9 +319,7 @@ fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError
     if let Some(mut stdout) = child.stdout.take() {
         std::thread::spawn(move || {
             let mut buf = Vec::with_capacity(4096);
-            let result = (&mut stdout)
-                .take(MAX_SECRET_BYTES + 1)
-                .read_to_end(&mut buf);
+            let result = (&mut stdout).take(MAX_SECRET_BYTES + 1).read_to_end(&mut buf);
             let _ = out_tx.send(result.map(|_| buf));
         });
     }
@@ -358,10 +333,7 @@ fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError
     }
 
     let deadline = Instant::now() + timeout;
-    let timed_out = || SecretError::CmdTimeout {
-        program: program.clone(),
-        timeout,
-    };
+    let timed_out = || SecretError::CmdTimeout { program: program.clone(), timeout };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -369,10 +341,7 @@ fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(SecretError::CmdSpawn {
-                    program: program.clone(),
-                    reason: e.to_string(),
-                });
+                return Err(SecretError::CmdSpawn { program: program.clone(), reason: e.to_string() });
             }
         }
         let now = Instant::now();
@@ -398,34 +367,21 @@ fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError
             Some(code) => format!("exit status {code}"),
             None => "killed by a signal".into(),
         };
-        return Err(SecretError::CmdFailed {
-            program: program.clone(),
-            status,
-            stderr: first_line(&stderr, 200),
-        });
+        return Err(SecretError::CmdFailed { program: program.clone(), status, stderr: first_line(&stderr, 200) });
     }
     let out = match out_rx.recv_timeout(remaining) {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
-            return Err(SecretError::CmdOutput {
-                program: program.clone(),
-                reason: format!("stdout: {e}"),
-            });
+            return Err(SecretError::CmdOutput { program: program.clone(), reason: format!("stdout: {e}") });
         }
         Err(_) => return Err(timed_out()),
     };
-    let output_error = |reason: &str| SecretError::CmdOutput {
-        program: program.clone(),
-        reason: reason.into(),
-    };
+    let output_error = |reason: &str| SecretError::CmdOutput { program: program.clone(), reason: reason.into() };
     if out.len() as u64 > MAX_SECRET_BYTES {
         wipe(out);
-        return Err(output_error(
-            "printed more than 1 MiB; that is not a secret",
-        ));
+        return Err(output_error("printed more than 1 MiB; that is not a secret"));
     }
-    let secret = Secret::from_bytes(out)
-        .ok_or_else(|| output_error("printed something that is not UTF-8 text"))?;
+    let secret = Secret::from_bytes(out).ok_or_else(|| output_error("printed something that is not UTF-8 text"))?;
     let secret = secret.trimmed();
     if secret.0.is_empty() {
         return Err(output_error("printed nothing on stdout"));
@@ -436,11 +392,7 @@ fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError
 /// The first line of `bytes`, lossily decoded and cut to `max` characters.
 fn first_line(bytes: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let mut out: String = line.chars().take(max).collect();
     if line.chars().count() > max {
         out.push('…');
@@ -525,8 +477,7 @@ mod tests {
     struct Scratch(PathBuf);
     impl Scratch {
         fn new(name: &str) -> Scratch {
-            let dir =
-                std::env::temp_dir().join(format!("jmlproof-secret-{name}-{}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("jmlproof-secret-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             Scratch(dir)
@@ -547,15 +498,8 @@ mod tests {
     #[test]
     fn parses_the_three_forms_and_displays_them_back() {
         assert_eq!(r("env:OKTA_TOKEN"), SecretRef::Env("OKTA_TOKEN".into()));
-        assert_eq!(
-            r("file:/run/secrets/k"),
-            SecretRef::File("/run/secrets/k".into())
-        );
-        for text in [
-            "env:OKTA_TOKEN",
-            "file:/run/secrets/k",
-            "cmd:op read 'op://v/i/f'",
-        ] {
+        assert_eq!(r("file:/run/secrets/k"), SecretRef::File("/run/secrets/k".into()));
+        for text in ["env:OKTA_TOKEN", "file:/run/secrets/k", "cmd:op read 'op://v/i/f'"] {
             assert_eq!(r(text).to_string(), text);
         }
         match r("cmd:op read 'op://v/my item/f' --x=\"a b\"") {
@@ -592,10 +536,7 @@ mod tests {
     #[test]
     fn splits_words_like_a_simple_shell() {
         assert_eq!(split_words("  a  b\tc ").unwrap(), ["a", "b", "c"]);
-        assert_eq!(
-            split_words("a\\ b 'c d' \"e\\\\f\" ''").unwrap(),
-            ["a b", "c d", "e\\f", ""]
-        );
+        assert_eq!(split_words("a\\ b 'c d' \"e\\\\f\" ''").unwrap(), ["a b", "c d", "e\\f", ""]);
         assert_eq!(split_words("x\"y z\"w").unwrap(), ["xy zw"]);
         assert!(split_words("'open").is_err());
         assert!(split_words("\"open").is_err());
@@ -611,13 +552,7 @@ mod tests {
             s: SecretRef,
         }
         assert!(toml::from_str::<T>("s = \"env:X\"").is_ok());
-        for text in [
-            "s = 987654321",
-            "s = true",
-            "s = [\"a\"]",
-            "s = { v = \"CANARY\" }",
-            "s = 1.5",
-        ] {
+        for text in ["s = 987654321", "s = true", "s = [\"a\"]", "s = { v = \"CANARY\" }", "s = 1.5"] {
             let err = toml::from_str::<T>(text).unwrap_err();
             assert!(err.message().contains("env:NAME"), "{}", err.message());
             assert!(!err.message().contains("987654321") && !err.message().contains("CANARY"));
@@ -627,29 +562,17 @@ mod tests {
     #[test]
     fn relative_file_paths_follow_the_config_directory() {
         let base = Path::new("/etc/jmlproof");
-        assert_eq!(
-            r("file:k.pem").relative_to(base),
-            SecretRef::File("/etc/jmlproof/k.pem".into())
-        );
+        assert_eq!(r("file:k.pem").relative_to(base), SecretRef::File("/etc/jmlproof/k.pem".into()));
         assert_eq!(r("file:/abs/k").relative_to(base), r("file:/abs/k"));
         assert_eq!(r("env:X").relative_to(base), r("env:X"));
     }
 
     #[test]
     fn env_errors_name_the_variable() {
-        let err = r("env:JMLPROOF_TEST_SURELY_UNSET")
-            .resolve()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("JMLPROOF_TEST_SURELY_UNSET is not set"),
-            "{err}"
-        );
+        let err = r("env:JMLPROOF_TEST_SURELY_UNSET").resolve().unwrap_err().to_string();
+        assert!(err.contains("JMLPROOF_TEST_SURELY_UNSET is not set"), "{err}");
         set_env("JMLPROOF_TEST_EMPTY", "");
-        let err = r("env:JMLPROOF_TEST_EMPTY")
-            .resolve()
-            .unwrap_err()
-            .to_string();
+        let err = r("env:JMLPROOF_TEST_EMPTY").resolve().unwrap_err().to_string();
         assert!(err.contains("JMLPROOF_TEST_EMPTY is empty"), "{err}");
     }
 
@@ -657,18 +580,9 @@ mod tests {
     fn file_errors_name_the_path() {
         let dir = Scratch::new("errors");
         let missing = dir.0.join("missing");
-        let err = SecretRef::File(missing.clone())
-            .resolve()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(&missing.display().to_string()) && err.contains("no such file"),
-            "{err}"
-        );
-        let err = SecretRef::File(dir.0.clone())
-            .resolve()
-            .unwrap_err()
-            .to_string();
+        let err = SecretRef::File(missing.clone()).resolve().unwrap_err().to_string();
+        assert!(err.contains(&missing.display().to_string()) && err.contains("no such file"), "{err}");
+        let err = SecretRef::File(dir.0.clone()).resolve().unwrap_err().to_string();
         assert!(err.contains("is a directory"), "{err}");
         let empty = dir.0.join("empty");
         std::fs::write(&empty, "\n").unwrap();
@@ -700,29 +614,17 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn cmd_errors_give_status_and_first_stderr_line_but_never_stdout() {
-        let script = format!(
-            "cmd:sh -c 'echo {CANARY}; echo \"first problem\" >&2; echo second >&2; exit 3'"
-        );
+        let script = format!("cmd:sh -c 'echo {CANARY}; echo \"first problem\" >&2; echo second >&2; exit 3'");
         let err = r(&script).resolve().unwrap_err().to_string();
-        assert!(
-            err.contains("exit status 3") && err.contains("first problem"),
-            "{err}"
-        );
+        assert!(err.contains("exit status 3") && err.contains("first problem"), "{err}");
         assert!(!err.contains(CANARY) && !err.contains("second"), "{err}");
 
         let long = "cmd:sh -c 'printf \"%0300d\" 0 >&2; exit 1'";
         let err = r(long).resolve().unwrap_err().to_string();
         assert!(err.len() < 300, "{err}");
 
-        let err = r("cmd:jmlproof-no-such-program-x")
-            .resolve()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("cannot run \"jmlproof-no-such-program-x\"")
-                && err.contains("no such file"),
-            "{err}"
-        );
+        let err = r("cmd:jmlproof-no-such-program-x").resolve().unwrap_err().to_string();
+        assert!(err.contains("cannot run \"jmlproof-no-such-program-x\"") && err.contains("no such file"), "{err}");
 
         let err = r("cmd:true").resolve().unwrap_err().to_string();
         assert!(err.contains("printed nothing"), "{err}");
@@ -732,19 +634,10 @@ mod tests {
     #[test]
     fn cmd_is_killed_after_the_timeout() {
         let started = Instant::now();
-        let err = r("cmd:sleep 20")
-            .resolve_with_timeout(Duration::from_millis(200))
-            .unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
+        let err = r("cmd:sleep 20").resolve_with_timeout(Duration::from_millis(200)).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         assert!(err.to_string().contains("timed out after 200ms"), "{err}");
-        let err = SecretError::CmdTimeout {
-            program: "x".into(),
-            timeout: DEFAULT_TIMEOUT,
-        };
+        let err = SecretError::CmdTimeout { program: "x".into(), timeout: DEFAULT_TIMEOUT };
         assert!(err.to_string().contains("timed out after 30s"), "{err}");
     }
 
@@ -753,8 +646,7 @@ mod tests {
     fn cmd_with_a_background_holder_of_stdout_does_not_hang() {
         // The child exits at once, but its background sleep keeps stdout open.
         let started = Instant::now();
-        let result =
-            r("cmd:sh -c 'sleep 20 & echo x'").resolve_with_timeout(Duration::from_millis(300));
+        let result = r("cmd:sh -c 'sleep 20 & echo x'").resolve_with_timeout(Duration::from_millis(300));
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(result.unwrap_err().to_string().contains("timed out"));
     }
@@ -765,25 +657,15 @@ mod tests {
         let path = dir.0.join("token");
         std::fs::write(&path, format!("{CANARY}\n")).unwrap();
         set_env("JMLPROOF_TEST_CANARY", CANARY);
-        let mut refs = vec![
-            SecretRef::Env("JMLPROOF_TEST_CANARY".into()),
-            SecretRef::File(path),
-        ];
+        let mut refs = vec![SecretRef::Env("JMLPROOF_TEST_CANARY".into()), SecretRef::File(path)];
         if cfg!(unix) {
             refs.push(r(&format!("cmd:printf {CANARY}")));
         }
         for reference in refs {
             let secret = reference.resolve().unwrap();
             assert_eq!(secret.expose(), CANARY);
-            for text in [
-                format!("{secret:?}"),
-                secret.to_string(),
-                format!("{reference:?}"),
-            ] {
-                assert!(
-                    !text.contains(CANARY) || text.starts_with("SecretRef(cmd:"),
-                    "{text}"
-                );
+            for text in [format!("{secret:?}"), secret.to_string(), format!("{reference:?}")] {
+                assert!(!text.contains(CANARY) || text.starts_with("SecretRef(cmd:"), "{text}");
             }
             assert_eq!(format!("{secret:?}"), "[redacted]");
             assert_eq!(secret.to_string(), "[redacted]");

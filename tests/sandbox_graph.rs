@@ -7,16 +7,9 @@ mod common;
 use common::{Graph, Okta, admin, set_faults, start_fast};
 use serde_json::Value;
 
-async fn token_call(
-    sb: &jmlproof::sandbox::Sandbox,
-    tenant: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
+async fn token_call(sb: &jmlproof::sandbox::Sandbox, tenant: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let r = common::http()
-        .post(format!(
-            "{}/{tenant}/oauth2/v2.0/token",
-            sb.endpoints.login_url
-        ))
+        .post(format!("{}/{tenant}/oauth2/v2.0/token", sb.endpoints.login_url))
         .form(form)
         .send()
         .await
@@ -59,12 +52,7 @@ async fn token_endpoint_answers_like_entra() {
     assert_eq!(s, 401);
     assert_eq!(v["error"], "invalid_client");
     assert_eq!(v["error_codes"][0], 7000215);
-    assert!(
-        v["error_description"]
-            .as_str()
-            .unwrap()
-            .starts_with("AADSTS7000215: ")
-    );
+    assert!(v["error_description"].as_str().unwrap().starts_with("AADSTS7000215: "));
     assert!(v["trace_id"].is_string() && v["correlation_id"].is_string());
 
     let (s, v) = token_call(
@@ -94,11 +82,7 @@ async fn token_endpoint_answers_like_entra() {
     let (s, v) = token_call(
         &sb,
         &e.tenant_id,
-        &[
-            ("client_id", &e.client_id),
-            ("grant_type", "client_credentials"),
-            ("scope", scope),
-        ],
+        &[("client_id", &e.client_id), ("grant_type", "client_credentials"), ("scope", scope)],
     )
     .await;
     assert_eq!((s, v["error_codes"][0].as_u64()), (401, Some(7000218)));
@@ -118,22 +102,10 @@ async fn token_endpoint_answers_like_entra() {
 async fn bearer_is_required() {
     let sb = start_fast().await;
     let c = common::http();
-    let r = c
-        .get(format!("{}/v1.0/users", sb.endpoints.graph_url))
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/v1.0/users", sb.endpoints.graph_url)).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "InvalidAuthenticationToken"
-    );
-    let r = c
-        .get(format!("{}/v1.0/users", sb.endpoints.graph_url))
-        .bearer_auth("forged")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "InvalidAuthenticationToken");
+    let r = c.get(format!("{}/v1.0/users", sb.endpoints.graph_url)).bearer_auth("forged").send().await.unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -171,12 +143,7 @@ async fn users_select_top_filter_and_paging() {
     // With $select, exactly those properties (and @odata.context names them).
     let v = g.json("/users?$select=id,accountEnabled").await;
     assert_eq!(v["value"][0].as_object().unwrap().len(), 2);
-    assert!(
-        v["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#users(id,accountEnabled)")
-    );
+    assert!(v["@odata.context"].as_str().unwrap().ends_with("#users(id,accountEnabled)"));
     // Unknown property.
     let r = g.get("/users?$select=id,nope").await;
     assert_eq!(r.status(), 400);
@@ -185,12 +152,7 @@ async fn users_select_top_filter_and_paging() {
     for top in ["0", "1000"] {
         let r = g.get(&format!("/users?$top={top}")).await;
         assert_eq!(r.status(), 400, "$top={top}");
-        assert!(
-            r.json::<Value>().await.unwrap()["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("Invalid page size")
-        );
+        assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("Invalid page size"));
     }
 
     // Paging: follow @odata.nextLink whole until it is absent.
@@ -198,23 +160,12 @@ async fn users_select_top_filter_and_paging() {
     let mut seen = 0;
     let mut pages = 0;
     loop {
-        let v: Value =
-            g.c.get(&url)
-                .bearer_auth(&g.token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let v: Value = g.c.get(&url).bearer_auth(&g.token).send().await.unwrap().json().await.unwrap();
         seen += v["value"].as_array().unwrap().len();
         pages += 1;
         match v["@odata.nextLink"].as_str() {
             Some(next) => {
-                assert!(
-                    next.contains("$skiptoken=X%27") || next.contains("$skiptoken=X'"),
-                    "{next}"
-                );
+                assert!(next.contains("$skiptoken=X%27") || next.contains("$skiptoken=X'"), "{next}");
                 url = next.to_string();
             }
             None => break,
@@ -223,24 +174,17 @@ async fn users_select_top_filter_and_paging() {
     assert_eq!((seen, pages), (5, 3));
 
     // A quote inside a literal is doubled; startswith works by default.
-    let v = g
-        .json("/users?$filter=startswith(surname,'O''Brien')&$select=id")
-        .await;
+    let v = g.json("/users?$filter=startswith(surname,'O''Brien')&$select=id").await;
     assert_eq!(v["value"].as_array().unwrap().len(), 5);
     // Unsupported property → Request_UnsupportedQuery.
     let r = g.get("/users?$filter=jobTitle%20eq%20'x'").await;
     assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "Request_UnsupportedQuery"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "Request_UnsupportedQuery");
     // Advanced query needed for ne / endswith / onPremisesImmutableId.
     let r = g.get("/users?$filter=accountEnabled%20ne%20true").await;
     assert_eq!(r.status(), 400);
     // $count=true without the header is silently ignored.
-    let v = g
-        .json("/users?$count=true&$filter=accountEnabled%20eq%20true&$select=id")
-        .await;
+    let v = g.json("/users?$count=true&$filter=accountEnabled%20eq%20true&$select=id").await;
     assert!(v.get("@odata.count").is_none());
     let v: Value =
         g.c.get(format!(
@@ -263,12 +207,7 @@ async fn users_select_top_filter_and_paging() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "Request_ResourceNotFound");
     assert!(v["error"]["innerError"]["request-id"].is_string());
-    assert!(
-        !v["error"]["innerError"]["date"]
-            .as_str()
-            .unwrap()
-            .ends_with('Z')
-    );
+    assert!(!v["error"]["innerError"]["date"].as_str().unwrap().ends_with('Z'));
 }
 
 #[tokio::test]
@@ -279,43 +218,25 @@ async fn directory_audits_filter_limit_and_retention() {
     let entra = g.by_immutable_id(&ids[0]).await.unwrap();
     let id = entra["id"].as_str().unwrap();
 
-    let since = (chrono::Utc::now() - chrono::Duration::hours(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let v = g.json(&format!("/auditLogs/directoryAudits?$filter=activityDateTime%20ge%20{since}%20and%20targetResources/any(t:t/id%20eq%20'{id}')")).await;
     let rows = v["value"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(
-        rows[0]["activityDisplayName"], "Add member to group",
-        "newest first"
-    );
+    assert_eq!(rows[0]["activityDisplayName"], "Add member to group", "newest first");
     let add = &rows[1];
     assert_eq!(add["activityDisplayName"], "Add user");
-    assert_eq!(
-        add["initiatedBy"]["app"]["servicePrincipalId"],
-        sb.endpoints.okta_service_principal_id.as_str()
-    );
+    assert_eq!(add["initiatedBy"]["app"]["servicePrincipalId"], sb.endpoints.okta_service_principal_id.as_str());
     assert!(add["initiatedBy"]["user"].is_null());
     let stamp = add["activityDateTime"].as_str().unwrap();
-    assert_eq!(
-        stamp.split('.').nth(1).unwrap().len(),
-        8,
-        "seven fractional digits and Z: {stamp}"
-    );
+    assert_eq!(stamp.split('.').nth(1).unwrap().len(), 8, "seven fractional digits and Z: {stamp}");
     // modifiedProperties values are JSON inside strings.
-    let props = add["targetResources"][0]["modifiedProperties"]
-        .as_array()
-        .unwrap();
-    let enabled = props
-        .iter()
-        .find(|p| p["displayName"] == "AccountEnabled")
-        .unwrap();
+    let props = add["targetResources"][0]["modifiedProperties"].as_array().unwrap();
+    let enabled = props.iter().find(|p| p["displayName"] == "AccountEnabled").unwrap();
     assert_eq!(
         serde_json::from_str::<Value>(enabled["newValue"].as_str().unwrap()).unwrap(),
         serde_json::json!([true])
     );
-    let v = g
-        .json("/auditLogs/directoryAudits?$filter=activityDisplayName%20eq%20'Add%20user'")
-        .await;
+    let v = g.json("/auditLogs/directoryAudits?$filter=activityDisplayName%20eq%20'Add%20user'").await;
     assert_eq!(v["value"].as_array().unwrap().len(), 1);
 
     // Unsupported filters are refused.
@@ -324,25 +245,16 @@ async fn directory_audits_filter_limit_and_retention() {
         "activityDisplayName%20eq%20'a'%20or%20activityDisplayName%20eq%20'b'",
         "targetResources/any(t:t/type%20eq%20'User')",
     ] {
-        let r = g
-            .get(&format!("/auditLogs/directoryAudits?$filter={f}"))
-            .await;
+        let r = g.get(&format!("/auditLogs/directoryAudits?$filter={f}")).await;
         assert_eq!(r.status(), 400, "{f}");
     }
 
     // Five calls per 10 s (the refused ones above counted); the next is 429 with a decimal Retry-After.
     let r = g.get("/auditLogs/directoryAudits").await;
     assert_eq!(r.status(), 429);
-    let retry: f64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: f64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry > 0.0 && retry <= 10.0);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "TooManyRequests"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "TooManyRequests");
 
     // Retention: 31 days later the rows are gone (default retention 30 days).
     set_faults(&sb, "[entra]\naudit_retention = \"30d\"\n").await;
@@ -355,11 +267,7 @@ async fn directory_audits_filter_limit_and_retention() {
     let g = Graph::new(&sb).await;
     let v = g.json("/auditLogs/directoryAudits").await;
     assert!(v["value"].as_array().unwrap().is_empty());
-    assert_eq!(
-        admin(&sb, "/counts").await["entra"]["audits"],
-        2,
-        "stored, but past retention"
-    );
+    assert_eq!(admin(&sb, "/counts").await["entra"]["audits"], 2, "stored, but past retention");
 }
 
 #[tokio::test]
@@ -373,8 +281,5 @@ async fn graph_faults_carry_retry_after() {
     set_faults(&sb, "[entra]\nrate_429 = 0.0\nrate_5xx = 1.0\n").await;
     let r = g.get("/users").await;
     assert!(r.status().is_server_error());
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "serviceNotAvailable"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "serviceNotAvailable");
 }

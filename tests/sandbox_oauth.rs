@@ -27,7 +27,12 @@ fn rand_u64() -> u64 {
 fn assertion(key: &SigningKey, kid: &str, client_id: &str, aud: &str) -> String {
     let mut h = Map::new();
     h.insert("kid".into(), json!(kid));
-    key.sign(Alg::Rs256, h, &json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now(), "exp": now() + 300, "jti": jti()})).unwrap()
+    key.sign(
+        Alg::Rs256,
+        h,
+        &json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now(), "exp": now() + 300, "jti": jti()}),
+    )
+    .unwrap()
 }
 
 fn proof(key: &SigningKey, htm: &str, htu: &str, nonce: Option<&str>, ath: Option<&str>) -> String {
@@ -68,19 +73,11 @@ async fn token_call(
     assertion_key: Option<&SigningKey>,
     aud: Option<&str>,
 ) -> reqwest::Response {
-    let a = assertion(
-        assertion_key.unwrap_or(&app.key),
-        &app.kid,
-        &app.client_id,
-        aud.unwrap_or(&app.token_url),
-    );
+    let a = assertion(assertion_key.unwrap_or(&app.key), &app.kid, &app.client_id, aud.unwrap_or(&app.token_url));
     let mut req = common::http().post(&app.token_url).form(&[
         ("grant_type", "client_credentials"),
         ("scope", scope),
-        (
-            "client_assertion_type",
-            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        ),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
         ("client_assertion", a.as_str()),
     ]);
     if let Some(p) = dpop {
@@ -102,33 +99,16 @@ async fn okta_private_key_jwt_with_dpop_nonce_round_trip() {
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "invalid_dpop_proof");
-    assert_eq!(
-        v["error_description"],
-        "The DPoP proof JWT header is missing."
-    );
+    assert_eq!(v["error_description"], "The DPoP proof JWT header is missing.");
 
     // A proof without the nonce: use_dpop_nonce and a DPoP-Nonce header.
-    let r = token_call(
-        &app,
-        Some(proof(&dpop, "POST", &app.token_url, None, None)),
-        SCOPES,
-        None,
-        None,
-    )
-    .await;
+    let r = token_call(&app, Some(proof(&dpop, "POST", &app.token_url, None, None)), SCOPES, None, None).await;
     assert_eq!(r.status(), 400);
     let nonce = r.headers()["dpop-nonce"].to_str().unwrap().to_string();
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "use_dpop_nonce");
 
     // Retry with the nonce: a DPoP token.
-    let r = token_call(
-        &app,
-        Some(proof(&dpop, "POST", &app.token_url, Some(&nonce), None)),
-        SCOPES,
-        None,
-        None,
-    )
-    .await;
+    let r = token_call(&app, Some(proof(&dpop, "POST", &app.token_url, Some(&nonce), None)), SCOPES, None, None).await;
     assert_eq!(r.status(), 200);
     let t: Value = r.json().await.unwrap();
     assert_eq!(t["token_type"], "DPoP");
@@ -157,20 +137,9 @@ async fn okta_private_key_jwt_with_dpop_nonce_round_trip() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(
-        r.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("invalid_dpop_proof")
-    );
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_dpop_proof"));
     // A proof for another URL, a proof by another key, and the token as Bearer: all refused.
-    let other = proof(
-        &dpop,
-        "GET",
-        &format!("{}/api/v1/groups", sb.endpoints.okta_url),
-        None,
-        Some(&ath),
-    );
+    let other = proof(&dpop, "GET", &format!("{}/api/v1/groups", sb.endpoints.okta_url), None, Some(&ath));
     assert_eq!(
         common::http()
             .get(&url)
@@ -195,16 +164,7 @@ async fn okta_private_key_jwt_with_dpop_nonce_round_trip() {
             .status(),
         401
     );
-    assert_eq!(
-        common::http()
-            .get(&url)
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(common::http().get(&url).bearer_auth(&access).send().await.unwrap().status(), 401);
 
     // A write, and the System Log names the service app as the actor.
     let body = json!({"profile": {"login": "jmlproof-o-01@sandbox.example", "email": "jmlproof-o-01@sandbox.example", "firstName": "O", "lastName": "A"}});
@@ -219,10 +179,7 @@ async fn okta_private_key_jwt_with_dpop_nonce_round_trip() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let events = common::Okta::new(&sb).events().await;
-    let create = events
-        .iter()
-        .find(|e| e["eventType"] == "user.lifecycle.create")
-        .unwrap();
+    let create = events.iter().find(|e| e["eventType"] == "user.lifecycle.create").unwrap();
     assert_eq!(create["actor"]["type"], "PublicClientApp");
     assert_eq!(create["actor"]["id"], app.client_id.as_str());
 }
@@ -238,26 +195,14 @@ async fn okta_assertion_and_scope_errors() {
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
     // Wrong audience.
-    let r = token_call(
-        &app,
-        None,
-        SCOPES,
-        None,
-        Some("https://example.okta.com/oauth2/default/v1/token"),
-    )
-    .await;
+    let r = token_call(&app, None, SCOPES, None, Some("https://example.okta.com/oauth2/default/v1/token")).await;
     assert_eq!(r.status(), 401);
     // A scope the app was not granted.
     let r = token_call(&app, None, "okta.users.read okta.roles.manage", None, None).await;
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "invalid_scope");
-    assert!(
-        v["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("okta.roles.manage")
-    );
+    assert!(v["error_description"].as_str().unwrap().contains("okta.roles.manage"));
 
     // Without DPoP required: a Bearer token, limited to its scopes.
     let r = token_call(&app, None, "okta.logs.read", None, None).await;
@@ -267,20 +212,10 @@ async fn okta_assertion_and_scope_errors() {
     let access = t["access_token"].as_str().unwrap();
     let c = common::http();
     assert_eq!(
-        c.get(format!("{}/api/v1/logs", sb.endpoints.okta_url))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        c.get(format!("{}/api/v1/logs", sb.endpoints.okta_url)).bearer_auth(access).send().await.unwrap().status(),
         200
     );
-    let r = c
-        .get(format!("{}/api/v1/users", sb.endpoints.okta_url))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/api/v1/users", sb.endpoints.okta_url)).bearer_auth(access).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "E0000006");
     // Tokens expire with tenant time.
@@ -291,28 +226,21 @@ async fn okta_assertion_and_scope_errors() {
         .await
         .unwrap();
     assert_eq!(
-        c.get(format!("{}/api/v1/logs", sb.endpoints.okta_url))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        c.get(format!("{}/api/v1/logs", sb.endpoints.okta_url)).bearer_auth(access).send().await.unwrap().status(),
         401
     );
 }
 
-fn graph_assertion(
-    key: &SigningKey,
-    alg: Alg,
-    thumb: (&str, String),
-    client_id: &str,
-    aud: &str,
-    exp: i64,
-) -> String {
+fn graph_assertion(key: &SigningKey, alg: Alg, thumb: (&str, String), client_id: &str, aud: &str, exp: i64) -> String {
     let mut h = Map::new();
     h.insert("typ".into(), json!("JWT"));
     h.insert(thumb.0.into(), json!(thumb.1));
-    key.sign(alg, h, &json!({"aud": aud, "iss": client_id, "sub": client_id, "jti": jti(), "nbf": now(), "iat": now(), "exp": exp})).unwrap()
+    key.sign(
+        alg,
+        h,
+        &json!({"aud": aud, "iss": client_id, "sub": client_id, "jti": jti(), "nbf": now(), "iat": now(), "exp": exp}),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -321,11 +249,7 @@ async fn entra_certificate_client_assertion() {
     let e = sb.with_key_material().unwrap().clone();
     let bundle = e.graph_certificate.clone().unwrap();
     let key = SigningKey::from_pem(&bundle).unwrap();
-    let cert = jmlproof::jwt::pem_blocks(&bundle)
-        .into_iter()
-        .find(|(l, _)| l == "CERTIFICATE")
-        .unwrap()
-        .1;
+    let cert = jmlproof::jwt::pem_blocks(&bundle).into_iter().find(|(l, _)| l == "CERTIFICATE").unwrap().1;
     let s256 = jmlproof::jwt::b64url(&<sha2::Sha256 as sha2::Digest>::digest(&cert));
     let sha1 = jmlproof::jwt::b64url(aws_lc_rs_sha1(&cert).as_slice());
     let aud = format!("{}/{}/oauth2/v2.0/token", e.login_url, e.tenant_id);
@@ -338,10 +262,7 @@ async fn entra_certificate_client_assertion() {
                     ("client_id", e.client_id.as_str()),
                     ("scope", "https://graph.microsoft.com/.default"),
                     ("grant_type", "client_credentials"),
-                    (
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
                     ("client_assertion", assertion.as_str()),
                 ])
                 .send()
@@ -350,58 +271,22 @@ async fn entra_certificate_client_assertion() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
-    let (s, v) = call(graph_assertion(
-        &key,
-        Alg::Ps256,
-        ("x5t#S256", s256.clone()),
-        &e.client_id,
-        &aud,
-        now() + 600,
-    ))
-    .await;
+    let (s, v) =
+        call(graph_assertion(&key, Alg::Ps256, ("x5t#S256", s256.clone()), &e.client_id, &aud, now() + 600)).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["token_type"], "Bearer");
-    let (s, _) = call(graph_assertion(
-        &key,
-        Alg::Rs256,
-        ("x5t", sha1.clone()),
-        &e.client_id,
-        &aud,
-        now() + 600,
-    ))
-    .await;
+    let (s, _) = call(graph_assertion(&key, Alg::Rs256, ("x5t", sha1.clone()), &e.client_id, &aud, now() + 600)).await;
     assert_eq!(s, 200);
 
-    let (s, v) = call(graph_assertion(
-        &key,
-        Alg::Ps256,
-        ("x5t#S256", "AAAA".into()),
-        &e.client_id,
-        &aud,
-        now() + 600,
-    ))
-    .await;
+    let (s, v) =
+        call(graph_assertion(&key, Alg::Ps256, ("x5t#S256", "AAAA".into()), &e.client_id, &aud, now() + 600)).await;
     assert_eq!((s, v["error_codes"][0].as_u64()), (401, Some(700027)));
     let other = SigningKey::generate_rsa().unwrap();
-    let (s, v) = call(graph_assertion(
-        &other,
-        Alg::Ps256,
-        ("x5t#S256", s256.clone()),
-        &e.client_id,
-        &aud,
-        now() + 600,
-    ))
-    .await;
+    let (s, v) =
+        call(graph_assertion(&other, Alg::Ps256, ("x5t#S256", s256.clone()), &e.client_id, &aud, now() + 600)).await;
     assert_eq!((s, v["error_codes"][0].as_u64()), (401, Some(700027)));
-    let (s, v) = call(graph_assertion(
-        &key,
-        Alg::Ps256,
-        ("x5t#S256", s256.clone()),
-        &e.client_id,
-        &aud,
-        now() - 3600,
-    ))
-    .await;
+    let (s, v) =
+        call(graph_assertion(&key, Alg::Ps256, ("x5t#S256", s256.clone()), &e.client_id, &aud, now() - 3600)).await;
     assert_eq!((s, v["error_codes"][0].as_u64()), (401, Some(700024)));
     let (s, v) = call(graph_assertion(
         &key,
@@ -416,7 +301,5 @@ async fn entra_certificate_client_assertion() {
 }
 
 fn aws_lc_rs_sha1(data: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data)
-        .as_ref()
-        .to_vec()
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
 }

@@ -10,11 +10,7 @@ use serde_json::{Value, json};
 async fn ssws_is_enforced() {
     let sb = start_fast().await;
     let c = common::http();
-    let r = c
-        .get(format!("{}/api/v1/users", sb.endpoints.okta_url))
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/api/v1/users", sb.endpoints.okta_url)).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers().contains_key("x-okta-request-id"));
     let v: Value = r.json().await.unwrap();
@@ -28,10 +24,7 @@ async fn ssws_is_enforced() {
     assert_eq!(r.status(), 401);
     let r = c
         .get(format!("{}/api/v1/users", sb.endpoints.okta_url))
-        .header(
-            "authorization",
-            format!("Bearer {}", sb.endpoints.okta_token),
-        )
+        .header("authorization", format!("Bearer {}", sb.endpoints.okta_token))
         .send()
         .await
         .unwrap();
@@ -42,9 +35,7 @@ async fn ssws_is_enforced() {
 async fn user_lifecycle_and_errors() {
     let sb = start_fast().await;
     let o = Okta::new(&sb);
-    let u = o
-        .create("jmlproof-t-01@sandbox.example", "Łukasz", "Żółć", &[])
-        .await;
+    let u = o.create("jmlproof-t-01@sandbox.example", "Łukasz", "Żółć", &[]).await;
     assert_eq!(u["status"], "ACTIVE");
     let id = u["id"].as_str().unwrap();
     assert_eq!(id.len(), 20);
@@ -56,12 +47,7 @@ async fn user_lifecycle_and_errors() {
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["errorCode"], "E0000001");
-    assert!(
-        v["errorCauses"][0]["errorSummary"]
-            .as_str()
-            .unwrap()
-            .contains("already exists")
-    );
+    assert!(v["errorCauses"][0]["errorSummary"].as_str().unwrap().contains("already exists"));
 
     // Malformed JSON body.
     let r = o
@@ -76,48 +62,27 @@ async fn user_lifecycle_and_errors() {
 
     // By id and by URL-encoded login.
     assert_eq!(o.json(&format!("/api/v1/users/{id}")).await["id"], id);
-    assert_eq!(
-        o.json("/api/v1/users/jmlproof-t-01%40sandbox.example")
-            .await["id"],
-        id
-    );
+    assert_eq!(o.json("/api/v1/users/jmlproof-t-01%40sandbox.example").await["id"], id);
 
     // Partial update keeps what it does not name.
-    let r = o
-        .post(
-            &format!("/api/v1/users/{id}"),
-            json!({"profile": {"lastName": "Nowak"}}),
-        )
-        .await;
+    let r = o.post(&format!("/api/v1/users/{id}"), json!({"profile": {"lastName": "Nowak"}})).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["profile"]["lastName"], "Nowak");
     assert_eq!(v["profile"]["firstName"], "Łukasz");
 
     // Deactivate: 200 {}; again: 403 E0000038.
-    let r = o
-        .post(
-            &format!("/api/v1/users/{id}/lifecycle/deactivate"),
-            json!({}),
-        )
-        .await;
+    let r = o.post(&format!("/api/v1/users/{id}/lifecycle/deactivate"), json!({})).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({}));
-    let r = o
-        .post(
-            &format!("/api/v1/users/{id}/lifecycle/deactivate"),
-            json!({}),
-        )
-        .await;
+    let r = o.post(&format!("/api/v1/users/{id}/lifecycle/deactivate"), json!({})).await;
     assert_eq!(r.status(), 403);
     assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "E0000038");
 
     // A plain list omits DEPROVISIONED users; search includes them.
     let list = o.json("/api/v1/users").await;
     assert!(list.as_array().unwrap().is_empty());
-    let found = o
-        .json("/api/v1/users?search=profile.login%20eq%20%22jmlproof-t-01%40sandbox.example%22")
-        .await;
+    let found = o.json("/api/v1/users?search=profile.login%20eq%20%22jmlproof-t-01%40sandbox.example%22").await;
     assert_eq!(found[0]["status"], "DEPROVISIONED");
 
     // Delete a deprovisioned user: 204, then 404 with Okta's summary.
@@ -126,10 +91,7 @@ async fn user_lifecycle_and_errors() {
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["errorCode"], "E0000007");
-    assert_eq!(
-        v["errorSummary"],
-        format!("Not found: Resource not found: {id} (User)")
-    );
+    assert_eq!(v["errorSummary"], format!("Not found: Resource not found: {id} (User)"));
     assert_eq!(v["errorId"].as_str().unwrap().len(), 25);
 }
 
@@ -137,17 +99,9 @@ async fn user_lifecycle_and_errors() {
 async fn delete_of_an_active_user_deactivates_first() {
     let sb = start_fast().await;
     let o = Okta::new(&sb);
-    let id = o
-        .create("jmlproof-t-02@sandbox.example", "A", "B", &[])
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = o.create("jmlproof-t-02@sandbox.example", "A", "B", &[]).await["id"].as_str().unwrap().to_string();
     assert_eq!(o.delete(&format!("/api/v1/users/{id}")).await.status(), 204);
-    assert_eq!(
-        o.json(&format!("/api/v1/users/{id}")).await["status"],
-        "DEPROVISIONED"
-    );
+    assert_eq!(o.json(&format!("/api/v1/users/{id}")).await["status"], "DEPROVISIONED");
     assert_eq!(o.delete(&format!("/api/v1/users/{id}")).await.status(), 204);
     assert_eq!(o.get(&format!("/api/v1/users/{id}")).await.status(), 404);
 }
@@ -157,25 +111,15 @@ async fn users_page_with_one_link_header_per_relation() {
     let sb = start_fast().await;
     let o = Okta::new(&sb);
     for i in 0..5 {
-        o.create(&format!("jmlproof-p-{i:02}@sandbox.example"), "P", "Q", &[])
-            .await;
+        o.create(&format!("jmlproof-p-{i:02}@sandbox.example"), "P", "Q", &[]).await;
     }
     let mut url = Some(o.url("/api/v1/users?limit=2"));
     let mut seen = Vec::new();
     let mut pages = 0;
     while let Some(u) = url {
-        let r =
-            o.c.get(&u)
-                .header("authorization", format!("SSWS {}", sb.endpoints.okta_token))
-                .send()
-                .await
-                .unwrap();
+        let r = o.c.get(&u).header("authorization", format!("SSWS {}", sb.endpoints.okta_token)).send().await.unwrap();
         let links: Vec<_> = r.headers().get_all("link").iter().collect();
-        assert!(
-            links
-                .iter()
-                .any(|l| l.to_str().unwrap().ends_with("rel=\"self\""))
-        );
+        assert!(links.iter().any(|l| l.to_str().unwrap().ends_with("rel=\"self\"")));
         url = next_link(r.headers());
         let page: Vec<Value> = r.json().await.unwrap();
         seen.extend(page.iter().map(|u| u["id"].as_str().unwrap().to_string()));
@@ -192,56 +136,27 @@ async fn groups_and_apps_answer_for_the_safety_checks() {
     let o = Okta::new(&sb);
     let g = o.group_id("jmlproof-test").await;
     let apps = o.json(&format!("/api/v1/groups/{g}/apps")).await;
-    let ids: Vec<&str> = apps
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = apps.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&sb.endpoints.okta_entra_app_id.as_str()));
-    let u = o
-        .create("jmlproof-g-01@sandbox.example", "G", "H", &[])
-        .await;
+    let u = o.create("jmlproof-g-01@sandbox.example", "G", "H", &[]).await;
     let uid = u["id"].as_str().unwrap();
-    assert_eq!(
-        o.put(&format!("/api/v1/groups/{g}/users/{uid}"))
-            .await
-            .status(),
-        204
-    );
+    assert_eq!(o.put(&format!("/api/v1/groups/{g}/users/{uid}")).await.status(), 204);
     let members = o.json(&format!("/api/v1/groups/{g}/users")).await;
     assert_eq!(members[0]["id"], uid);
-    let apps = o
-        .json(&format!("/api/v1/apps?filter=user.id%20eq%20%22{uid}%22"))
-        .await;
+    let apps = o.json(&format!("/api/v1/apps?filter=user.id%20eq%20%22{uid}%22")).await;
     assert_eq!(apps.as_array().unwrap().len(), 2);
-    let maps = o
-        .json(&format!(
-            "/api/v1/apps/{}/group-push/mappings",
-            sb.endpoints.okta_aws_app_id
-        ))
-        .await;
+    let maps = o.json(&format!("/api/v1/apps/{}/group-push/mappings", sb.endpoints.okta_aws_app_id)).await;
     assert_eq!(maps.as_array().unwrap().len(), 2);
-    assert_eq!(
-        o.delete(&format!("/api/v1/groups/{g}/users/{uid}"))
-            .await
-            .status(),
-        204
-    );
-    assert_eq!(
-        o.get("/api/v1/groups/00gNOPE0000000000000").await.status(),
-        404
-    );
+    assert_eq!(o.delete(&format!("/api/v1/groups/{g}/users/{uid}")).await.status(), 204);
+    assert_eq!(o.get("/api/v1/groups/00gNOPE0000000000000").await.status(), 404);
 }
 
 #[tokio::test]
 async fn system_log_polling_and_bounded_queries() {
     let sb = start_fast().await;
     let o = Okta::new(&sb);
-    let u = o
-        .create("jmlproof-l-01@sandbox.example", "L", "M", &[])
-        .await;
+    let u = o.create("jmlproof-l-01@sandbox.example", "L", "M", &[]).await;
     let uid = u["id"].as_str().unwrap();
 
     // Polling (ASCENDING, no until): next is present even on an empty page.
@@ -252,11 +167,7 @@ async fn system_log_polling_and_bounded_queries() {
     let mut all = first;
     loop {
         let r =
-            o.c.get(&next)
-                .header("authorization", format!("SSWS {}", sb.endpoints.okta_token))
-                .send()
-                .await
-                .unwrap();
+            o.c.get(&next).header("authorization", format!("SSWS {}", sb.endpoints.okta_token)).send().await.unwrap();
         let n = next_link(r.headers()).expect("polling always has next");
         let page: Vec<Value> = r.json().await.unwrap();
         if page.is_empty() {
@@ -268,17 +179,8 @@ async fn system_log_polling_and_bounded_queries() {
     }
     assert_eq!(all.len(), 2);
     // New events appear behind the same cursor.
-    o.post(
-        &format!("/api/v1/users/{uid}"),
-        json!({"profile": {"title": "Engineer"}}),
-    )
-    .await;
-    let r =
-        o.c.get(&next)
-            .header("authorization", format!("SSWS {}", sb.endpoints.okta_token))
-            .send()
-            .await
-            .unwrap();
+    o.post(&format!("/api/v1/users/{uid}"), json!({"profile": {"title": "Engineer"}})).await;
+    let r = o.c.get(&next).header("authorization", format!("SSWS {}", sb.endpoints.okta_token)).send().await.unwrap();
     let page: Vec<Value> = r.json().await.unwrap();
     assert_eq!(page[0]["eventType"], "user.account.update_profile");
 
@@ -286,7 +188,11 @@ async fn system_log_polling_and_bounded_queries() {
     let events = o.events().await;
     assert_eq!(events.len(), 3);
     // Filters by eventType and target.id.
-    let f = o.json(&format!("/api/v1/logs?filter=eventType%20eq%20%22user.lifecycle.create%22%20and%20target.id%20eq%20%22{uid}%22")).await;
+    let f = o
+        .json(&format!(
+            "/api/v1/logs?filter=eventType%20eq%20%22user.lifecycle.create%22%20and%20target.id%20eq%20%22{uid}%22"
+        ))
+        .await;
     assert_eq!(f.as_array().unwrap().len(), 1);
     assert_eq!(f[0]["target"][0]["type"], "User");
     // Strictness: limit over 1000, a filter on published, a malformed filter, since beyond 180 days.
@@ -310,18 +216,9 @@ async fn rate_limit_headers_and_429() {
     let r = o.get("/api/v1/users").await;
     assert_eq!(r.headers()["x-rate-limit-limit"], "2");
     assert_eq!(r.headers()["x-rate-limit-remaining"], "1");
-    let reset: i64 = r.headers()["x-rate-limit-reset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let date = chrono::DateTime::parse_from_rfc2822(r.headers()["date"].to_str().unwrap())
-        .unwrap()
-        .timestamp();
-    assert!(
-        reset > date && reset <= date + 62,
-        "reset is epoch seconds ahead of Date"
-    );
+    let reset: i64 = r.headers()["x-rate-limit-reset"].to_str().unwrap().parse().unwrap();
+    let date = chrono::DateTime::parse_from_rfc2822(r.headers()["date"].to_str().unwrap()).unwrap().timestamp();
+    assert!(reset > date && reset <= date + 62, "reset is epoch seconds ahead of Date");
     o.get("/api/v1/users").await;
     let r = o.get("/api/v1/users").await;
     assert_eq!(r.status(), 429);

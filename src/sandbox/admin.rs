@@ -23,10 +23,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/planted", get(planted))
         .route("/_sandbox/counts", get(counts))
         .route("/_sandbox/users", get(users))
-        .route(
-            "/_sandbox/faults",
-            get(get_faults).put(put_faults).patch(patch_faults),
-        )
+        .route("/_sandbox/faults", get(get_faults).put(put_faults).patch(patch_faults))
         .route("/_sandbox/clock", get(clock))
         .route("/_sandbox/clock/advance", post(advance))
         .with_state(shared)
@@ -45,11 +42,7 @@ async fn truth(State(s): S, RawQuery(q): RawQuery) -> Response {
     let q = q.as_deref().map(form_pairs).unwrap_or_default();
     let who = first(&q, "okta_user_id");
     let t = s.tenant();
-    let rows: Vec<&super::state::Truth> = t
-        .truth
-        .iter()
-        .filter(|r| who.is_none_or(|w| r.okta_user_id == w))
-        .collect();
+    let rows: Vec<&super::state::Truth> = t.truth.iter().filter(|r| who.is_none_or(|w| r.okta_user_id == w)).collect();
     ok(json!({"truth": rows}))
 }
 
@@ -59,9 +52,7 @@ async fn planted(State(s): S) -> Response {
         Some(p) => ok(serde_json::to_value(p).unwrap_or(Value::Null)),
         None => (
             StatusCode::NOT_FOUND,
-            axum::Json(
-                json!({"error": "this seed data plants nothing (start with --seed-data studio)"}),
-            ),
+            axum::Json(json!({"error": "this seed data plants nothing (start with --seed-data studio)"})),
         )
             .into_response(),
     }
@@ -69,11 +60,8 @@ async fn planted(State(s): S) -> Response {
 
 async fn counts(State(s): S) -> Response {
     let t = s.tenant();
-    let calls: Vec<Value> = t
-        .calls
-        .iter()
-        .map(|((sys, ep), n)| json!({"system": sys, "endpoint": ep, "calls": n}))
-        .collect();
+    let calls: Vec<Value> =
+        t.calls.iter().map(|((sys, ep), n)| json!({"system": sys, "endpoint": ep, "calls": n})).collect();
     ok(json!({
         "okta": {"users": t.okta.users.len(), "deprovisioned": t.okta.users.values().filter(|u| u.status == "DEPROVISIONED").count(), "log_events": t.okta.log.len()},
         "entra": {"users": t.entra.users.len(), "enabled": t.entra.users.values().filter(|u| u.account_enabled).count(), "deleted": t.entra.deleted.len(), "audits": t.entra.audits.len()},
@@ -149,9 +137,8 @@ async fn clock(State(s): S) -> Response {
 
 /// `{"by": "1d"}` jumps tenant time forward.
 async fn advance(State(s): S, body: String) -> Response {
-    let by = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));
+    let by =
+        serde_json::from_str::<Value>(&body).ok().and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));
     match by.as_deref().map(crate::duration::parse) {
         Some(Ok(d)) => {
             s.clock.advance(d);

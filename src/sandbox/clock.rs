@@ -16,17 +16,8 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(origin_tenant: DateTime<Utc>, speed: f64) -> Self {
-        let speed = if speed.is_finite() && speed > 0.0 {
-            speed
-        } else {
-            1.0
-        };
-        Clock {
-            origin_real: Instant::now(),
-            origin_tenant,
-            speed,
-            advanced: Mutex::new(chrono::Duration::zero()),
-        }
+        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
+        Clock { origin_real: Instant::now(), origin_tenant, speed, advanced: Mutex::new(chrono::Duration::zero()) }
     }
 
     pub fn speed(&self) -> f64 {

@@ -12,10 +12,9 @@ use crate::exit::Outcome;
 pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     let faults = match &args.faults {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read faults file {}", path.display()))?;
-            super::faults::Faults::parse(&text, &path.display().to_string())
-                .map_err(anyhow::Error::msg)?
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read faults file {}", path.display()))?;
+            super::faults::Faults::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
         }
         None => super::faults::Faults::default(),
     };
@@ -23,10 +22,8 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         anyhow::bail!("--speed must be a positive number, got {}", args.speed);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     rt.block_on(async move {
         let sandbox = Sandbox::start(Options {
             seed: args.seed,
@@ -76,13 +73,9 @@ async fn wait_for_signal() {
 /// Writes a jmlproof.toml pointing at the sandbox. Secrets go to files beside it
 /// (mode 0600) and the config holds `file:` references to them, never the values.
 pub fn write_config(path: &Path, e: &Endpoints) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let secrets = dir.join(".jmlproof-sandbox");
-    std::fs::create_dir_all(&secrets)
-        .with_context(|| format!("cannot create {}", secrets.display()))?;
+    std::fs::create_dir_all(&secrets).with_context(|| format!("cannot create {}", secrets.display()))?;
     let secrets = std::fs::canonicalize(&secrets).unwrap_or(secrets);
     let put = |name: &str, value: &str| -> anyhow::Result<String> {
         let p = secrets.join(name);
@@ -180,10 +173,7 @@ fn write_private(path: &Path, value: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(value.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(value.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

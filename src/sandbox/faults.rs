@@ -29,11 +29,7 @@ pub struct ApiFaults {
 
 impl OktaFaults {
     pub fn api(&self) -> ApiFaults {
-        ApiFaults {
-            rate_429: self.rate_429,
-            rate_5xx: self.rate_5xx,
-            latency: self.latency,
-        }
+        ApiFaults { rate_429: self.rate_429, rate_5xx: self.rate_5xx, latency: self.latency }
     }
 }
 
@@ -201,9 +197,7 @@ impl Faults {
     /// Parses a faults file; errors name the file and line.
     pub fn parse(text: &str, origin: &str) -> Result<Faults, String> {
         toml::from_str::<Faults>(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let msg = e.message().replace('\n', " ");
             match line {
                 Some(l) => format!("{origin}:{l}: {msg}"),
@@ -229,9 +223,7 @@ impl Faults {
 
     /// These faults with the keys of `text` (a faults file fragment) laid over them.
     pub fn merged(&self, text: &str) -> Result<Faults, String> {
-        let patch: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| format!("faults: {}", e.message()))?;
+        let patch: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("faults: {}", e.message()))?;
         let mut base = toml::Table::try_from(self).map_err(|e| e.to_string())?;
         for (section, value) in patch {
             match (base.get_mut(&section), value) {
@@ -241,10 +233,7 @@ impl Faults {
                 }
             }
         }
-        Faults::parse(
-            &toml::to_string(&base).map_err(|e| e.to_string())?,
-            "faults",
-        )
+        Faults::parse(&toml::to_string(&base).map_err(|e| e.to_string())?, "faults")
     }
 
     /// Settings for tests: millisecond delays, no jitter, everything healthy.
@@ -262,11 +251,7 @@ mod tests {
 
     #[test]
     fn issue_keys_mean_what_they_say() {
-        let f = Faults::parse(
-            "[entra]\ndeactivate = false\n[aws]\ndelay = \"2s\"\n",
-            "faults.toml",
-        )
-        .unwrap();
+        let f = Faults::parse("[entra]\ndeactivate = false\n[aws]\ndelay = \"2s\"\n", "faults.toml").unwrap();
         assert!(!f.entra.deactivate);
         assert!(f.aws.deactivate);
         assert_eq!(f.aws.delay.0, Duration::from_secs(2));
@@ -274,17 +259,10 @@ mod tests {
 
     #[test]
     fn merge_keeps_what_it_does_not_name() {
-        let f = Faults::fast()
-            .merged("[aws]\ndeactivate = false\n")
-            .unwrap();
+        let f = Faults::fast().merged("[aws]\ndeactivate = false\n").unwrap();
         assert!(!f.aws.deactivate);
         assert_eq!(f.entra.delay, Faults::fast().entra.delay);
-        assert!(
-            Faults::fast()
-                .merged("[aws]\nnope = 1\n")
-                .unwrap_err()
-                .contains("nope")
-        );
+        assert!(Faults::fast().merged("[aws]\nnope = 1\n").unwrap_err().contains("nope"));
     }
 
     #[test]

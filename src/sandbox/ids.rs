@@ -36,15 +36,11 @@ impl Rng {
     }
 
     fn base62(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| BASE62[self.below(62) as usize] as char)
-            .collect()
+        (0..n).map(|_| BASE62[self.below(62) as usize] as char).collect()
     }
 
     fn hex(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))
-            .collect()
+        (0..n).map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0')).collect()
     }
 
     /// Okta object id: 20 characters, a 3-character type prefix (`00u`, `00g`, `0oa`, `0ua`).
@@ -79,26 +75,13 @@ impl Rng {
     /// Identity Center ids of newer stores: `x4x8x4x8-x0x1-70xx-…` (treated as opaque).
     pub fn identity_center_id(&mut self) -> String {
         let h = self.hex(32);
-        format!(
-            "{}-{}-70{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..14],
-            &h[14..18],
-            &h[18..30]
-        )
+        format!("{}-{}-70{}-{}-{}", &h[0..8], &h[8..12], &h[12..14], &h[14..18], &h[18..30])
     }
 
     /// Okta System Log uuid: version-1 time style, as public samples show.
     pub fn log_uuid(&mut self) -> String {
         let h = self.hex(32);
-        format!(
-            "{}-{}-11f1-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..28]
-        )
+        format!("{}-{}-11f1-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..28])
     }
 }
 

@@ -22,12 +22,7 @@ impl Keys {
         let okta_app = SigningKey::generate_rsa()?;
         let graph = SigningKey::generate_rsa()?;
         let graph_cert = self_signed(&graph, "jmlproof sandbox app")?;
-        Ok(Keys {
-            okta_app,
-            okta_key_id: "sbx-key-1".into(),
-            graph,
-            graph_cert,
-        })
+        Ok(Keys { okta_app, okta_key_id: "sbx-key-1".into(), graph, graph_cert })
     }
 
     /// base64url SHA-256 of the certificate DER (`x5t#S256`).
@@ -42,11 +37,7 @@ impl Keys {
 
     /// The PEM bundle a config's `[entra] certificate` points at: key, then certificate.
     pub fn graph_bundle_pem(&self) -> Result<String, crate::jwt::JwtError> {
-        Ok(format!(
-            "{}{}",
-            self.graph.to_pkcs8_pem()?,
-            pem_encode("CERTIFICATE", &self.graph_cert)
-        ))
+        Ok(format!("{}{}", self.graph.to_pkcs8_pem()?, pem_encode("CERTIFICATE", &self.graph_cert)))
     }
 }
 
@@ -64,12 +55,7 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -91,13 +77,7 @@ fn name(cn: &str) -> Vec<u8> {
 /// ten years from 2026-01-01. Only its DER bytes matter to Entra's client assertion:
 /// the thumbprint names it and its key verifies the signature.
 pub fn self_signed(key: &SigningKey, cn: &str) -> Result<Vec<u8>, crate::jwt::JwtError> {
-    let sha256_rsa = seq(&[
-        der(
-            0x06,
-            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b],
-        ),
-        der(0x05, &[]),
-    ]);
+    let sha256_rsa = seq(&[der(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b]), der(0x05, &[])]);
     let validity = seq(&[der(0x17, b"260101000000Z"), der(0x17, b"360101000000Z")]);
     let tbs = seq(&[
         der(0xa0, &der(0x02, &[0x02])),
@@ -132,10 +112,7 @@ mod tests {
         assert_eq!(keys.x5t().len(), 27);
         assert_eq!(keys.x5t_s256().len(), 43);
         let pem = keys.graph_bundle_pem().unwrap();
-        assert_eq!(
-            SigningKey::from_pem(&pem).unwrap().public_jwk(),
-            keys.graph.public_jwk()
-        );
+        assert_eq!(SigningKey::from_pem(&pem).unwrap().public_jwk(), keys.graph.public_jwk());
         assert!(pem.contains("BEGIN CERTIFICATE"));
     }
 }

@@ -58,14 +58,7 @@ pub enum SeedData {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            seed: 42,
-            seed_data: SeedData::Empty,
-            faults: Faults::default(),
-            speed: 1.0,
-            port: None,
-            start: None,
-        }
+        Options { seed: 42, seed_data: SeedData::Empty, faults: Faults::default(), speed: 1.0, port: None, start: None }
     }
 }
 
@@ -152,11 +145,7 @@ impl Sandbox {
             bind(opts.port, 3).await?,
             bind(opts.port, 4).await?,
         ];
-        let url = |l: &TcpListener| {
-            l.local_addr()
-                .map(|a| format!("http://{a}"))
-                .unwrap_or_default()
-        };
+        let url = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
         let urls = Urls {
             okta: url(&listeners[0]),
             graph: url(&listeners[1]),
@@ -167,8 +156,7 @@ impl Sandbox {
         let mut rng = ids::Rng::new(opts.seed);
         let id = seed::identity(&mut rng);
         // Whole milliseconds: every trail shows at most that, so seeded times round-trip.
-        let start =
-            chrono::SubsecRound::trunc_subsecs(opts.start.unwrap_or_else(chrono::Utc::now), 3);
+        let start = chrono::SubsecRound::trunc_subsecs(opts.start.unwrap_or_else(chrono::Utc::now), 3);
         let clock = clock::Clock::new(start, opts.speed);
         let session = &opts.faults.aws.session_duration;
         let (tenant, planted) = match opts.seed_data {
@@ -178,24 +166,12 @@ impl Sandbox {
                 (t, Some(p))
             }
         };
-        let shared = Shared::new(
-            tenant,
-            clock,
-            opts.faults,
-            id.clone(),
-            urls.clone(),
-            provisioner::Queues::default(),
-            planted,
-        );
+        let shared =
+            Shared::new(tenant, clock, opts.faults, id.clone(), urls.clone(), provisioner::Queues::default(), planted);
         provisioner::start(&shared);
         let (graph, login) = graph::routers(shared.clone());
-        let routers = [
-            okta::router(shared.clone()),
-            graph,
-            login,
-            aws::router(shared.clone()),
-            admin::router(shared.clone()),
-        ];
+        let routers =
+            [okta::router(shared.clone()), graph, login, aws::router(shared.clone()), admin::router(shared.clone())];
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         for (listener, router) in listeners.into_iter().zip(routers) {
@@ -204,9 +180,7 @@ impl Sandbox {
                 let shutdown = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await;
+                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
             }));
         }
         let endpoints = Endpoints {
@@ -238,12 +212,7 @@ impl Sandbox {
             okta_private_key: None,
             graph_certificate: None,
         };
-        Ok(Sandbox {
-            endpoints,
-            shared,
-            stop,
-            tasks,
-        })
+        Ok(Sandbox { endpoints, shared, stop, tasks })
     }
 
     /// Generates the key material (Okta service-app key, Entra certificate) if needed
@@ -251,15 +220,10 @@ impl Sandbox {
     pub fn with_key_material(&mut self) -> Result<&Endpoints, SandboxError> {
         let keys = self.shared.keys().map_err(SandboxError::Keys)?;
         self.endpoints.okta_key_id = Some(keys.okta_key_id.clone());
-        self.endpoints.okta_private_key = Some(
-            keys.okta_app
-                .to_pkcs8_pem()
-                .map_err(|e| SandboxError::Keys(e.to_string()))?,
-        );
-        self.endpoints.graph_certificate = Some(
-            keys.graph_bundle_pem()
-                .map_err(|e| SandboxError::Keys(e.to_string()))?,
-        );
+        self.endpoints.okta_private_key =
+            Some(keys.okta_app.to_pkcs8_pem().map_err(|e| SandboxError::Keys(e.to_string()))?);
+        self.endpoints.graph_certificate =
+            Some(keys.graph_bundle_pem().map_err(|e| SandboxError::Keys(e.to_string()))?);
         Ok(&self.endpoints)
     }
 

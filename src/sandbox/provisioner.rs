@@ -35,12 +35,7 @@ pub struct Job {
 
 impl Job {
     pub fn new(leg: Leg, kind: JobKind, okta_user_id: &str, enqueued: DateTime<Utc>) -> Job {
-        Job {
-            leg,
-            kind,
-            okta_user_id: okta_user_id.to_string(),
-            enqueued,
-        }
+        Job { leg, kind, okta_user_id: okta_user_id.to_string(), enqueued }
     }
 }
 
@@ -135,9 +130,7 @@ fn event_type(kind: &JobKind) -> &'static str {
         JobKind::Create => "application.provision.user.push",
         JobKind::Update => "application.provision.user.push_profile",
         JobKind::Deactivate => "application.provision.user.deactivate",
-        JobKind::GroupAdd(_) | JobKind::GroupRemove(_) => {
-            "application.provision.group_push.push_memberships"
-        }
+        JobKind::GroupAdd(_) | JobKind::GroupRemove(_) => "application.provision.group_push.push_memberships",
     }
 }
 
@@ -153,21 +146,10 @@ fn throttled(leg: Leg) -> &'static str {
 /// and a `push_failed` ground-truth row. Seed history calls it with its own reasons.
 pub(crate) fn record_failure(t: &mut Tenant, job: &Job, at: DateTime<Utc>, reason: &str) {
     let reason = reason.to_string();
-    let Tenant {
-        okta, rng, truth, ..
-    } = t;
+    let Tenant { okta, rng, truth, .. } = t;
     match &job.kind {
-        JobKind::GroupAdd(g) | JobKind::GroupRemove(g) => {
-            okta.record_group_push(rng, at, job.leg, g, Err(reason))
-        }
-        kind => okta.record_push(
-            rng,
-            at,
-            job.leg,
-            &job.okta_user_id,
-            event_type(kind),
-            Err(reason),
-        ),
+        JobKind::GroupAdd(g) | JobKind::GroupRemove(g) => okta.record_group_push(rng, at, job.leg, g, Err(reason)),
+        kind => okta.record_push(rng, at, job.leg, &job.okta_user_id, event_type(kind), Err(reason)),
     }
     truth.push(Truth {
         leg: job.leg,
@@ -210,39 +192,18 @@ pub(crate) fn mapped(t: &Tenant, okta_id: &str) -> Option<Mapped> {
 /// Applies one job downstream at `at`: the downstream change, its audit record, the
 /// Okta push event and the ground truth. Seed history replays jobs through here too,
 /// so a past leaver looks exactly like one the live provisioner handled.
-pub(crate) fn apply(
-    t: &mut Tenant,
-    job: &Job,
-    at: DateTime<Utc>,
-    faults: &LegFaults,
-    all: &Faults,
-) {
+pub(crate) fn apply(t: &mut Tenant, job: &Job, at: DateTime<Utc>, faults: &LegFaults, all: &Faults) {
     let Some(m) = mapped(t, &job.okta_user_id) else {
         return;
     };
-    let app_id = t
-        .okta
-        .app_for(job.leg)
-        .map(|a| a.id.clone())
-        .unwrap_or_default();
+    let app_id = t.okta.app_for(job.leg).map(|a| a.id.clone()).unwrap_or_default();
     let key = (app_id.clone(), job.okta_user_id.clone());
-    let downstream_id = t
-        .okta
-        .app_users
-        .get(&key)
-        .and_then(|a| a.external_id.clone());
+    let downstream_id = t.okta.app_users.get(&key).and_then(|a| a.external_id.clone());
     let audit_at = at + chrono::Duration::from_std(faults.audit_delay).unwrap_or_default();
     let audit = faults.audit.then_some(audit_at);
     let ext_mode = all.aws.external_id.clone();
     let revoke_sessions = all.entra.revoke_sessions;
-    let Tenant {
-        okta,
-        entra,
-        aws,
-        rng,
-        truth,
-        ..
-    } = t;
+    let Tenant { okta, entra, aws, rng, truth, .. } = t;
     let mut note = |action: &str, id: Option<String>| {
         truth.push(Truth {
             leg: job.leg,
@@ -289,11 +250,8 @@ pub(crate) fn apply(
                 }
             };
             note(action, Some(id.clone()));
-            let event = if action == "enable" {
-                "application.provision.user.reactivate"
-            } else {
-                event_type(&job.kind)
-            };
+            let event =
+                if action == "enable" { "application.provision.user.reactivate" } else { event_type(&job.kind) };
             okta.record_push(rng, okta_at, job.leg, &m.okta_id, event, Ok(Some(id)));
         }
         (JobKind::Update, leg) => {
@@ -304,14 +262,7 @@ pub(crate) fn apply(
             };
             if done {
                 note("update", Some(id.clone()));
-                okta.record_push(
-                    rng,
-                    okta_at,
-                    job.leg,
-                    &m.okta_id,
-                    event_type(&job.kind),
-                    Ok(None),
-                );
+                okta.record_push(rng, okta_at, job.leg, &m.okta_id, event_type(&job.kind), Ok(None));
             }
         }
         (JobKind::Deactivate, leg) => {
@@ -321,15 +272,9 @@ pub(crate) fn apply(
                 (Leg::Entra, super::faults::Revoke::Disable) => {
                     entra.disable_user(rng, at, audit, &id, revoke_sessions)
                 }
-                (Leg::Entra, super::faults::Revoke::Delete) => {
-                    entra.delete_user(rng, at, audit, &id, revoke_sessions)
-                }
-                (Leg::Aws, super::faults::Revoke::Disable) => {
-                    aws.scim_patch_active(rng, at, audit, &id, false)
-                }
-                (Leg::Aws, super::faults::Revoke::Delete) => {
-                    aws.scim_delete_user(rng, at, audit, &id)
-                }
+                (Leg::Entra, super::faults::Revoke::Delete) => entra.delete_user(rng, at, audit, &id, revoke_sessions),
+                (Leg::Aws, super::faults::Revoke::Disable) => aws.scim_patch_active(rng, at, audit, &id, false),
+                (Leg::Aws, super::faults::Revoke::Delete) => aws.scim_delete_user(rng, at, audit, &id),
             };
             if done {
                 let action = match revoke {
@@ -337,23 +282,12 @@ pub(crate) fn apply(
                     super::faults::Revoke::Delete => "delete",
                 };
                 note(action, Some(id.clone()));
-                okta.record_push(
-                    rng,
-                    okta_at,
-                    job.leg,
-                    &m.okta_id,
-                    event_type(&job.kind),
-                    Ok(None),
-                );
+                okta.record_push(rng, okta_at, job.leg, &m.okta_id, event_type(&job.kind), Ok(None));
             }
         }
         (JobKind::GroupAdd(g) | JobKind::GroupRemove(g), leg) => {
             let add = matches!(job.kind, JobKind::GroupAdd(_));
-            let Some(target) = okta
-                .app_for(leg)
-                .and_then(|a| a.pushes.get(g))
-                .map(|p| p.1.clone())
-            else {
+            let Some(target) = okta.app_for(leg).and_then(|a| a.pushes.get(g)).map(|p| p.1.clone()) else {
                 return;
             };
             let Some(uid) = downstream_id else { return };

@@ -33,14 +33,8 @@ pub fn identity(rng: &mut Rng) -> Identity {
         aws_access_key_id: format!("AKIA{}", rng.okta_id("SBX")[..16].to_uppercase()),
         aws_secret_access_key: format!("{}{}", rng.request_id(), &rng.request_id()[..8]),
         aws_account_id: format!("{:012}", rng.below(1_000_000_000_000)),
-        permission_set_arn: format!(
-            "arn:aws:sso:::permissionSet/{instance}/ps-{}",
-            &rng.request_id()[..16]
-        ),
-        mover_permission_set_arn: format!(
-            "arn:aws:sso:::permissionSet/{instance}/ps-{}",
-            &rng.request_id()[..16]
-        ),
+        permission_set_arn: format!("arn:aws:sso:::permissionSet/{instance}/ps-{}", &rng.request_id()[..16]),
+        mover_permission_set_arn: format!("arn:aws:sso:::permissionSet/{instance}/ps-{}", &rng.request_id()[..16]),
         identity_store_id: store,
         instance_arn: format!("arn:aws:sso:::instance/{instance}"),
         scim_tenant_id: format!("f3v{}", rng.guid()),
@@ -78,10 +72,7 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
     let mut entra_pushes = BTreeMap::new();
     let mut aws_pushes = BTreeMap::new();
     let mut group_ids = BTreeSet::new();
-    for (name, ps) in [
-        (TEST_GROUP, &id.permission_set_arn),
-        (MOVER_GROUP, &id.mover_permission_set_arn),
-    ] {
+    for (name, ps) in [(TEST_GROUP, &id.permission_set_arn), (MOVER_GROUP, &id.mover_permission_set_arn)] {
         let gid = rng.okta_id("00g");
         okta.groups.insert(
             gid.clone(),
@@ -99,17 +90,9 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
         let eg = rng.guid();
         entra.groups.insert(
             eg.clone(),
-            EntraGroup {
-                id: eg.clone(),
-                display_name: name.into(),
-                members: BTreeSet::new(),
-                created,
-            },
+            EntraGroup { id: eg.clone(), display_name: name.into(), members: BTreeSet::new(), created },
         );
-        entra_pushes.insert(
-            gid.clone(),
-            (format!("gPm{}", &rng.okta_id("gpm")[3..]), eg),
-        );
+        entra_pushes.insert(gid.clone(), (format!("gPm{}", &rng.okta_id("gpm")[3..]), eg));
         let ag = rng.identity_center_id();
         aws.groups.insert(
             ag.clone(),
@@ -124,10 +107,7 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
                 created_by: "SCIM".into(),
             },
         );
-        aws_pushes.insert(
-            gid.clone(),
-            (format!("gPm{}", &rng.okta_id("gpm")[3..]), ag.clone()),
-        );
+        aws_pushes.insert(gid.clone(), (format!("gPm{}", &rng.okta_id("gpm")[3..]), ag.clone()));
         aws.assignments.push(Assignment {
             account_id: id.aws_account_id.clone(),
             permission_set_arn: ps.clone(),
@@ -169,12 +149,5 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
         pushes: aws_pushes,
         created,
     });
-    Tenant {
-        rng: rng.clone(),
-        okta,
-        entra,
-        aws,
-        truth: Vec::new(),
-        calls: BTreeMap::new(),
-    }
+    Tenant { rng: rng.clone(), okta, entra, aws, truth: Vec::new(), calls: BTreeMap::new() }
 }

@@ -144,10 +144,7 @@ impl Shared {
     }
 
     pub fn faults(&self) -> Faults {
-        self.faults
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn set_faults(&self, f: Faults) {

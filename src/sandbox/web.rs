@@ -43,8 +43,7 @@ pub fn http_date(t: DateTime<Utc>) -> String {
 
 pub fn json(status: StatusCode, body: &Value, content_type: &'static str) -> Response {
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static(content_type));
+    r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
     r
 }
 
@@ -62,14 +61,9 @@ pub fn append(headers: &mut HeaderMap, name: &'static str, value: &str) {
 
 /// Decodes an `application/x-www-form-urlencoded` query or body into pairs.
 pub fn form_pairs(s: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(s.as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(s.as_bytes()).into_owned().collect()
 }
 
 pub fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }

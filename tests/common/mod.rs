@@ -8,13 +8,7 @@ use jmlproof::sandbox::{Options, Sandbox, SeedData};
 use serde_json::{Value, json};
 
 pub async fn start(faults: Faults) -> Sandbox {
-    Sandbox::start(Options {
-        seed: 7,
-        faults,
-        ..Options::default()
-    })
-    .await
-    .expect("sandbox starts")
+    Sandbox::start(Options { seed: 7, faults, ..Options::default() }).await.expect("sandbox starts")
 }
 
 pub async fn start_fast() -> Sandbox {
@@ -23,11 +17,7 @@ pub async fn start_fast() -> Sandbox {
 
 /// A sandbox with the studio seed data (fast live provisioning). `start` pins the
 /// tenant clock so two sandboxes can be compared byte for byte.
-pub async fn start_studio(
-    seed: u64,
-    speed: f64,
-    start: Option<chrono::DateTime<chrono::Utc>>,
-) -> Sandbox {
+pub async fn start_studio(seed: u64, speed: f64, start: Option<chrono::DateTime<chrono::Utc>>) -> Sandbox {
     Sandbox::start(Options {
         seed,
         seed_data: SeedData::Studio,
@@ -41,10 +31,7 @@ pub async fn start_studio(
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
+    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client")
 }
 
 pub struct Okta<'a> {
@@ -64,18 +51,12 @@ impl<'a> Okta<'a> {
     pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.c
             .request(method, self.url(path))
-            .header(
-                "authorization",
-                format!("SSWS {}", self.sb.endpoints.okta_token),
-            )
+            .header("authorization", format!("SSWS {}", self.sb.endpoints.okta_token))
             .header("accept", "application/json")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.req(reqwest::Method::GET, path)
-            .send()
-            .await
-            .expect("okta GET")
+        self.req(reqwest::Method::GET, path).send().await.expect("okta GET")
     }
 
     pub async fn json(&self, path: &str) -> Value {
@@ -93,56 +74,35 @@ impl<'a> Okta<'a> {
     pub async fn create(&self, login: &str, first: &str, last: &str, groups: &[String]) -> Value {
         let body = json!({"profile": {"login": login, "email": login, "firstName": first, "lastName": last, "employeeNumber": format!("E{}", login.len())},
                           "credentials": {"password": {"value": "Xq7!corr3ct-h0rse"}}, "groupIds": groups});
-        let r = self
-            .req(reqwest::Method::POST, "/api/v1/users?activate=true")
-            .json(&body)
-            .send()
-            .await
-            .expect("create");
+        let r =
+            self.req(reqwest::Method::POST, "/api/v1/users?activate=true").json(&body).send().await.expect("create");
         assert_eq!(r.status(), 200);
         r.json().await.expect("json")
     }
 
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.req(reqwest::Method::POST, path)
-            .json(&body)
-            .send()
-            .await
-            .expect("okta POST")
+        self.req(reqwest::Method::POST, path).json(&body).send().await.expect("okta POST")
     }
 
     pub async fn put(&self, path: &str) -> reqwest::Response {
-        self.req(reqwest::Method::PUT, path)
-            .send()
-            .await
-            .expect("okta PUT")
+        self.req(reqwest::Method::PUT, path).send().await.expect("okta PUT")
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.req(reqwest::Method::DELETE, path)
-            .send()
-            .await
-            .expect("okta DELETE")
+        self.req(reqwest::Method::DELETE, path).send().await.expect("okta DELETE")
     }
 
     /// Every System Log event (bounded query over the last day, paged to the end).
     pub async fn events(&self) -> Vec<Value> {
         let mut out = Vec::new();
-        let since = (chrono::Utc::now() - chrono::Duration::days(1))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let until = (chrono::Utc::now() + chrono::Duration::days(1))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut url = Some(self.url(&format!(
-            "/api/v1/logs?since={since}&until={until}&limit=1000"
-        )));
+        let since = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut url = Some(self.url(&format!("/api/v1/logs?since={since}&until={until}&limit=1000")));
         while let Some(u) = url {
             let r = self
                 .c
                 .get(&u)
-                .header(
-                    "authorization",
-                    format!("SSWS {}", self.sb.endpoints.okta_token),
-                )
+                .header("authorization", format!("SSWS {}", self.sb.endpoints.okta_token))
                 .send()
                 .await
                 .expect("logs");
@@ -188,19 +148,12 @@ impl<'a> Graph<'a> {
             .expect("token");
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.expect("json");
-        Graph {
-            sb,
-            c,
-            token: v["access_token"].as_str().expect("token").to_string(),
-        }
+        Graph { sb, c, token: v["access_token"].as_str().expect("token").to_string() }
     }
 
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
         self.c
-            .get(format!(
-                "{}/v1.0{path_and_query}",
-                self.sb.endpoints.graph_url
-            ))
+            .get(format!("{}/v1.0{path_and_query}", self.sb.endpoints.graph_url))
             .bearer_auth(&self.token)
             .send()
             .await
@@ -231,24 +184,13 @@ impl<'a> Graph<'a> {
 }
 
 pub async fn admin(sb: &Sandbox, path: &str) -> Value {
-    http()
-        .get(format!("{}{path}", sb.endpoints.admin_url))
-        .send()
-        .await
-        .expect("admin")
-        .json()
-        .await
-        .expect("json")
+    http().get(format!("{}{path}", sb.endpoints.admin_url)).send().await.expect("admin").json().await.expect("json")
 }
 
 /// Lays the given faults-file keys over the current faults.
 pub async fn set_faults(sb: &Sandbox, toml: &str) {
-    let r = http()
-        .patch(format!("{}/faults", sb.endpoints.admin_url))
-        .body(toml.to_string())
-        .send()
-        .await
-        .expect("admin");
+    let r =
+        http().patch(format!("{}/faults", sb.endpoints.admin_url)).body(toml.to_string()).send().await.expect("admin");
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
 }
 

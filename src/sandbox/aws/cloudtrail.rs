@@ -25,20 +25,9 @@ pub fn handle(call: &Call, op: &str) -> Response {
         );
     }
     if !call.api.lookup_allowed() {
-        return error(
-            &call.request_id,
-            StatusCode::BAD_REQUEST,
-            "ThrottlingException",
-            "Rate exceeded",
-            json!({}),
-        );
+        return error(&call.request_id, StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded", json!({}));
     }
-    let attrs = call
-        .input
-        .get("LookupAttributes")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let attrs = call.input.get("LookupAttributes").and_then(Value::as_array).cloned().unwrap_or_default();
     if attrs.len() > 1 {
         return error(
             &call.request_id,
@@ -50,14 +39,8 @@ pub fn handle(call: &Call, op: &str) -> Response {
     }
     let attr = attrs.first().map(|a| {
         (
-            a.get("AttributeKey")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            a.get("AttributeValue")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            a.get("AttributeKey").and_then(Value::as_str).unwrap_or("").to_string(),
+            a.get("AttributeValue").and_then(Value::as_str).unwrap_or("").to_string(),
         )
     });
     if let Some((k, _)) = &attr
@@ -126,22 +109,16 @@ pub fn handle(call: &Call, op: &str) -> Response {
         })
         .collect();
     drop(t);
-    if call
-        .input
-        .get("MaxResults")
-        .is_some_and(|v| v.as_i64().is_some_and(|n| n > 50))
-    {
+    if call.input.get("MaxResults").is_some_and(|v| v.as_i64().is_some_and(|n| n > 50)) {
         return validation(
             call,
             "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
         );
     }
     match paginate(call, items, 50, 50) {
-        Ok((page, next)) => ok(strip_null(
-            json!({"Events": page, "NextToken": next})
-                .as_object()
-                .expect("object literal"),
-        )),
+        Ok((page, next)) => {
+            ok(strip_null(json!({"Events": page, "NextToken": next}).as_object().expect("object literal")))
+        }
         Err(r) => r,
     }
 }

@@ -53,10 +53,9 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let users: Vec<Value> = aws.users.values().map(|u| u.to_json(&store_id)).collect();
             drop(t);
             match paginate(call, users, 100, 100) {
-                Ok((page, next)) => ok(json!({"Users": page, "NextToken": next})
-                    .as_object()
-                    .map(strip_null)
-                    .unwrap_or_default()),
+                Ok((page, next)) => {
+                    ok(json!({"Users": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default())
+                }
                 Err(r) => r,
             }
         }
@@ -68,40 +67,21 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "GetUserId" => {
-            let alt = call
-                .input
-                .get("AlternateIdentifier")
-                .cloned()
-                .unwrap_or(Value::Null);
+            let alt = call.input.get("AlternateIdentifier").cloned().unwrap_or(Value::Null);
             let found = if let Some(ua) = alt.get("UniqueAttribute") {
-                let path = ua
-                    .get("AttributePath")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let value = ua
-                    .get("AttributeValue")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let path = ua.get("AttributePath").and_then(Value::as_str).unwrap_or("");
+                let value = ua.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
                 match path {
-                    "userName" | "UserName" => aws
-                        .users
-                        .values()
-                        .find(|u| u.user_name.eq_ignore_ascii_case(value)),
-                    "emails.value" => aws.users.values().find(|u| {
-                        u.email
-                            .as_deref()
-                            .is_some_and(|e| e.eq_ignore_ascii_case(value))
-                    }),
+                    "userName" | "UserName" => aws.users.values().find(|u| u.user_name.eq_ignore_ascii_case(value)),
+                    "emails.value" => {
+                        aws.users.values().find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(value)))
+                    }
                     _ => return validation(call, &format!("{path} is not a unique attribute")),
                 }
             } else if let Some(ext) = alt.get("ExternalId") {
                 let issuer = ext.get("Issuer").and_then(Value::as_str).unwrap_or("");
                 let id = ext.get("Id").and_then(Value::as_str).unwrap_or("");
-                aws.users.values().find(|u| {
-                    u.external_id
-                        .as_ref()
-                        .is_some_and(|(i, e)| i == issuer && e == id)
-                })
+                aws.users.values().find(|u| u.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
             } else {
                 return validation(
                     call,
@@ -119,10 +99,9 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let groups: Vec<Value> = aws.groups.values().map(|g| g.to_json(&store_id)).collect();
             drop(t);
             match paginate(call, groups, 100, 100) {
-                Ok((page, next)) => ok(json!({"Groups": page, "NextToken": next})
-                    .as_object()
-                    .map(strip_null)
-                    .unwrap_or_default()),
+                Ok((page, next)) => {
+                    ok(json!({"Groups": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default())
+                }
                 Err(r) => r,
             }
         }
@@ -134,20 +113,10 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "GetGroupId" => {
-            let alt = call
-                .input
-                .get("AlternateIdentifier")
-                .cloned()
-                .unwrap_or(Value::Null);
+            let alt = call.input.get("AlternateIdentifier").cloned().unwrap_or(Value::Null);
             let found = if let Some(ua) = alt.get("UniqueAttribute") {
-                let path = ua
-                    .get("AttributePath")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let value = ua
-                    .get("AttributeValue")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let path = ua.get("AttributePath").and_then(Value::as_str).unwrap_or("");
+                let value = ua.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
                 if path != "displayName" && path != "DisplayName" {
                     return validation(call, &format!("{path} is not a unique attribute"));
                 }
@@ -155,11 +124,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             } else if let Some(ext) = alt.get("ExternalId") {
                 let issuer = ext.get("Issuer").and_then(Value::as_str).unwrap_or("");
                 let id = ext.get("Id").and_then(Value::as_str).unwrap_or("");
-                aws.groups.values().find(|g| {
-                    g.external_id
-                        .as_ref()
-                        .is_some_and(|(i, e)| i == issuer && e == id)
-                })
+                aws.groups.values().find(|g| g.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
             } else {
                 return validation(
                     call,
@@ -178,11 +143,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let Some(g) = aws.groups.get(gid) else {
                 return not_found(call, "GROUP", gid);
             };
-            let items: Vec<Value> = g
-                .members
-                .iter()
-                .map(|(uid, m)| membership_json(&store_id, gid, uid, m))
-                .collect();
+            let items: Vec<Value> = g.members.iter().map(|(uid, m)| membership_json(&store_id, gid, uid, m)).collect();
             drop(t);
             match paginate(call, items, 100, 100) {
                 Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next})
@@ -203,11 +164,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             let items: Vec<Value> = aws
                 .groups
                 .values()
-                .filter_map(|g| {
-                    g.members
-                        .get(&uid)
-                        .map(|m| membership_json(&store_id, &g.id, &uid, m))
-                })
+                .filter_map(|g| g.members.get(&uid).map(|m| membership_json(&store_id, &g.id, &uid, m)))
                 .collect();
             drop(t);
             match paginate(call, items, 100, 100) {
@@ -230,11 +187,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
                 .input
                 .get("GroupIds")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                 .unwrap_or_default();
             if gids.is_empty() || gids.len() > 100 {
                 return validation(
@@ -263,10 +216,5 @@ fn membership_json(store_id: &str, gid: &str, uid: &str, m: &super::store::Membe
 
 /// AWS leaves out members that have no value (NextToken on the last page).
 pub fn strip_null(m: &serde_json::Map<String, Value>) -> Value {
-    Value::Object(
-        m.iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    )
+    Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
 }

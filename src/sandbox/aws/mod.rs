@@ -40,21 +40,12 @@ pub struct Call<'a> {
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    let api = Arc::new(AwsApi {
-        shared,
-        lookups: Mutex::new(VecDeque::new()),
-    });
+    let api = Arc::new(AwsApi { shared, lookups: Mutex::new(VecDeque::new()) });
     Router::new().route("/", post(dispatch)).with_state(api)
 }
 
 /// AWS's error shape: status 400 (500 for faults), `x-amzn-ErrorType`, `__type` and `Message`.
-pub fn error(
-    request_id: &str,
-    status: StatusCode,
-    kind: &str,
-    message: &str,
-    extra: Value,
-) -> Response {
+pub fn error(request_id: &str, status: StatusCode, kind: &str, message: &str, extra: Value) -> Response {
     let mut body = json!({"__type": kind, "Message": message});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
@@ -66,13 +57,7 @@ pub fn error(
 }
 
 pub fn validation(call: &Call, message: &str) -> Response {
-    error(
-        &call.request_id,
-        StatusCode::BAD_REQUEST,
-        "ValidationException",
-        message,
-        json!({}),
-    )
+    error(&call.request_id, StatusCode::BAD_REQUEST, "ValidationException", message, json!({}))
 }
 
 pub fn ok(body: Value) -> Response {
@@ -144,11 +129,7 @@ pub fn paginate(
 }
 
 async fn dispatch(State(api): State<Arc<AwsApi>>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     // Route on the text after the last '.', so both CloudTrail target spellings work.
     let (prefix, op) = match target.rsplit_once('.') {
         Some((p, o)) => (p.rsplit('.').next().unwrap_or(p).to_string(), o.to_string()),
@@ -179,27 +160,14 @@ async fn handle(
         "SWBExternalService" => "sso",
         "CloudTrail_20131101" => "cloudtrail",
         _ => {
-            return error(
-                &request_id,
-                StatusCode::BAD_REQUEST,
-                "UnknownOperationException",
-                "",
-                json!({}),
-            );
+            return error(&request_id, StatusCode::BAD_REQUEST, "UnknownOperationException", "", json!({}));
         }
     };
     let id = &api.shared.id;
-    let secret_for =
-        |k: &str| (k == id.aws_access_key_id).then(|| id.aws_secret_access_key.clone());
+    let secret_for = |k: &str| (k == id.aws_access_key_id).then(|| id.aws_secret_access_key.clone());
     match sigv4::verify("POST", "/", "", headers, body, secret_for, Utc::now()) {
         Err(r) => {
-            return error(
-                &request_id,
-                StatusCode::BAD_REQUEST,
-                r.error_type,
-                &r.message,
-                json!({}),
-            );
+            return error(&request_id, StatusCode::BAD_REQUEST, r.error_type, &r.message, json!({}));
         }
         Ok(auth) if auth.service != service => {
             return error(
@@ -215,10 +183,7 @@ async fn handle(
                 &request_id,
                 StatusCode::BAD_REQUEST,
                 "InvalidSignatureException",
-                &format!(
-                    "Credential should be scoped to a valid region, not '{}'.",
-                    auth.region
-                ),
+                &format!("Credential should be scoped to a valid region, not '{}'.", auth.region),
                 json!({}),
             );
         }
@@ -257,11 +222,7 @@ async fn handle(
             );
         }
     };
-    let call = Call {
-        api,
-        input,
-        request_id,
-    };
+    let call = Call { api, input, request_id };
     match service {
         "identitystore" => identitystore::handle(&call, op),
         "sso" => ssoadmin::handle(&call, op),
@@ -274,10 +235,7 @@ impl AwsApi {
     pub fn lookup_allowed(&self) -> bool {
         let now = self.shared.now();
         let mut q = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
-        while q
-            .front()
-            .is_some_and(|t| *t <= now - chrono::Duration::seconds(1))
-        {
+        while q.front().is_some_and(|t| *t <= now - chrono::Duration::seconds(1)) {
             q.pop_front();
         }
         if q.len() >= 2 {

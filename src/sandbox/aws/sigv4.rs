@@ -16,10 +16,7 @@ pub struct Refusal {
 }
 
 fn refuse(error_type: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal {
-        error_type,
-        message: message.into(),
-    }
+    Refusal { error_type, message: message.into() }
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
@@ -35,10 +32,7 @@ pub struct Auth {
 
 pub fn parse_auth(value: &str) -> Result<Auth, Refusal> {
     let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
-        refuse(
-            "IncompleteSignatureException",
-            "Authorization header requires the AWS4-HMAC-SHA256 algorithm.",
-        )
+        refuse("IncompleteSignatureException", "Authorization header requires the AWS4-HMAC-SHA256 algorithm.")
     })?;
     let mut credential = None;
     let mut signed = None;
@@ -89,12 +83,7 @@ fn canonical_headers(headers: &HeaderMap, names: &[String]) -> Result<String, Re
         let values: Vec<String> = headers
             .get_all(name.as_str())
             .iter()
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
             .collect();
         if values.is_empty() {
             return Err(refuse(
@@ -120,20 +109,17 @@ pub fn verify(
     let value = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            refuse(
-                "MissingAuthenticationTokenException",
-                "Missing Authentication Token",
-            )
-        })?;
+        .ok_or_else(|| refuse("MissingAuthenticationTokenException", "Missing Authentication Token"))?;
     let auth = parse_auth(value)?;
     let secret = secret_for(&auth.access_key).ok_or_else(|| {
+        refuse("UnrecognizedClientException", "The security token included in the request is invalid.")
+    })?;
+    let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
         refuse(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
+            "IncompleteSignatureException",
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         )
     })?;
-    let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| refuse("IncompleteSignatureException", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))?;
     if !amz_date.starts_with(&auth.date) {
         return Err(refuse(
             "InvalidSignatureException",
@@ -150,19 +136,14 @@ pub fn verify(
         if skew > 300 {
             return Err(refuse(
                 "InvalidSignatureException",
-                format!(
-                    "Signature expired: {amz_date} is now earlier than the allowed window (5 min)."
-                ),
+                format!("Signature expired: {amz_date} is now earlier than the allowed window (5 min)."),
             ));
         }
     }
     let mut names = auth.signed_headers.clone();
     names.sort();
     if !names.iter().any(|n| n == "host") {
-        return Err(refuse(
-            "InvalidSignatureException",
-            "'Host' must be a signed header.",
-        ));
+        return Err(refuse("InvalidSignatureException", "'Host' must be a signed header."));
     }
     let payload_hash = headers
         .get("x-amz-content-sha256")
@@ -174,14 +155,9 @@ pub fn verify(
         canonical_headers(headers, &names)?,
         names.join(";")
     );
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        auth.date, auth.region, auth.service
-    );
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
+    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
+    let to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
     let k = hmac(format!("AWS4{secret}").as_bytes(), auth.date.as_bytes());
     let k = hmac(&k, auth.region.as_bytes());
     let k = hmac(&k, auth.service.as_bytes());
@@ -212,11 +188,8 @@ pub fn sign_for_tests(
     let amz_date = now.format("%Y%m%dT%H%M%SZ").to_string();
     let date = &amz_date[..8];
     headers.insert("x-amz-date", amz_date.parse().expect("ascii"));
-    let mut names: Vec<String> = headers
-        .keys()
-        .map(|k| k.as_str().to_string())
-        .filter(|k| k != "authorization")
-        .collect();
+    let mut names: Vec<String> =
+        headers.keys().map(|k| k.as_str().to_string()).filter(|k| k != "authorization").collect();
     names.sort();
     names.dedup();
     let canonical = format!(
@@ -226,19 +199,15 @@ pub fn sign_for_tests(
         hex::encode(Sha256::digest(body))
     );
     let scope = format!("{date}/{region}/{service}/aws4_request");
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
+    let to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
     let k = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k = hmac(&k, region.as_bytes());
     let k = hmac(&k, service.as_bytes());
     let k = hmac(&k, b"aws4_request");
     let sig = hex::encode(hmac(&k, to_sign.as_bytes()));
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={}, Signature={sig}",
-        names.join(";")
-    );
+    let auth =
+        format!("AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={}, Signature={sig}", names.join(";"));
     headers.insert("authorization", auth.parse().expect("ascii"));
 }
 
@@ -250,18 +219,12 @@ mod tests {
     fn sign_then_verify_round_trips() {
         let mut h = HeaderMap::new();
         h.insert("host", "127.0.0.1:9".parse().unwrap());
-        h.insert(
-            "x-amz-target",
-            "AWSIdentityStore.ListUsers".parse().unwrap(),
-        );
+        h.insert("x-amz-target", "AWSIdentityStore.ListUsers".parse().unwrap());
         let now = chrono::Utc::now();
         sign_for_tests(&mut h, b"{}", "AK", "SK", "us-east-1", "identitystore", now);
         let auth = verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), now).unwrap();
         assert_eq!(auth.service, "identitystore");
-        assert!(
-            verify("POST", "/", "", &h, b"{ }", |_| Some("SK".into()), now).is_err(),
-            "the body is signed"
-        );
+        assert!(verify("POST", "/", "", &h, b"{ }", |_| Some("SK".into()), now).is_err(), "the body is signed");
     }
 
     /// The worked example from AWS's SigV4 documentation (IAM ListUsers, GET).
@@ -269,12 +232,7 @@ mod tests {
     fn aws_documented_example_verifies() {
         let mut h = HeaderMap::new();
         h.insert("host", "iam.amazonaws.com".parse().unwrap());
-        h.insert(
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8"
-                .parse()
-                .unwrap(),
-        );
+        h.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().unwrap());
         h.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
         h.insert(
             "authorization",
@@ -282,66 +240,25 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let now = chrono::DateTime::parse_from_rfc3339("2015-08-30T12:36:00Z")
-            .unwrap()
-            .to_utc();
-        let secret = |k: &str| {
-            (k == "AKIDEXAMPLE").then(|| "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string())
-        };
-        verify(
-            "GET",
-            "/",
-            "Action=ListUsers&Version=2010-05-08",
-            &h,
-            b"",
-            secret,
-            now,
-        )
-        .unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2015-08-30T12:36:00Z").unwrap().to_utc();
+        let secret = |k: &str| (k == "AKIDEXAMPLE").then(|| "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string());
+        verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, now).unwrap();
         let wrong = |_: &str| Some("not-the-secret".to_string());
         assert_eq!(
-            verify(
-                "GET",
-                "/",
-                "Action=ListUsers&Version=2010-05-08",
-                &h,
-                b"",
-                wrong,
-                now
-            )
-            .unwrap_err()
-            .error_type,
+            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", wrong, now).unwrap_err().error_type,
             "InvalidSignatureException"
         );
         let unknown = |_: &str| None;
         assert_eq!(
-            verify(
-                "GET",
-                "/",
-                "Action=ListUsers&Version=2010-05-08",
-                &h,
-                b"",
-                unknown,
-                now
-            )
-            .unwrap_err()
-            .error_type,
+            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", unknown, now).unwrap_err().error_type,
             "UnrecognizedClientException"
         );
         let later = now + chrono::Duration::minutes(20);
         assert!(
-            verify(
-                "GET",
-                "/",
-                "Action=ListUsers&Version=2010-05-08",
-                &h,
-                b"",
-                secret,
-                later
-            )
-            .unwrap_err()
-            .message
-            .contains("expired")
+            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, later)
+                .unwrap_err()
+                .message
+                .contains("expired")
         );
     }
 }

@@ -54,9 +54,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             drop(t);
             match paginate(call, arns, 100, 100) {
                 Ok((page, next)) => ok(strip_null(
-                    json!({"PermissionSets": page, "NextToken": next})
-                        .as_object()
-                        .expect("object literal"),
+                    json!({"PermissionSets": page, "NextToken": next}).as_object().expect("object literal"),
                 )),
                 Err(r) => r,
             }
@@ -78,8 +76,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "ListAccountAssignments" => {
-            let (Some(account), Some(ps)) = (call.str("AccountId"), call.str("PermissionSetArn"))
-            else {
+            let (Some(account), Some(ps)) = (call.str("AccountId"), call.str("PermissionSetArn")) else {
                 return validation(
                     call,
                     "2 validation errors detected: accountId and permissionSetArn must not be null",
@@ -94,16 +91,13 @@ pub fn handle(call: &Call, op: &str) -> Response {
             drop(t);
             match paginate(call, items, 100, 100) {
                 Ok((page, next)) => ok(strip_null(
-                    json!({"AccountAssignments": page, "NextToken": next})
-                        .as_object()
-                        .expect("object literal"),
+                    json!({"AccountAssignments": page, "NextToken": next}).as_object().expect("object literal"),
                 )),
                 Err(r) => r,
             }
         }
         "ListAccountAssignmentsForPrincipal" => {
-            let (Some(pid), Some(ptype)) = (call.str("PrincipalId"), call.str("PrincipalType"))
-            else {
+            let (Some(pid), Some(ptype)) = (call.str("PrincipalId"), call.str("PrincipalType")) else {
                 return validation(
                     call,
                     "2 validation errors detected: principalId and principalType must not be null",
@@ -117,29 +111,21 @@ pub fn handle(call: &Call, op: &str) -> Response {
                     ),
                 );
             }
-            let account = call
-                .input
-                .get("Filter")
-                .and_then(|f| f.get("AccountId"))
-                .and_then(Value::as_str);
+            let account = call.input.get("Filter").and_then(|f| f.get("AccountId")).and_then(Value::as_str);
             // Direct assignments only, as moto answers for USER; whether AWS includes
             // group-derived ones here is unverified (research/aws.md §4).
             let items: Vec<Value> = aws
                 .assignments
                 .iter()
                 .filter(|a| {
-                    a.principal_id == pid
-                        && a.principal_type == ptype
-                        && account.is_none_or(|acc| a.account_id == acc)
+                    a.principal_id == pid && a.principal_type == ptype && account.is_none_or(|acc| a.account_id == acc)
                 })
                 .map(assignment_json)
                 .collect();
             drop(t);
             match paginate(call, items, 100, 100) {
                 Ok((page, next)) => ok(strip_null(
-                    json!({"AccountAssignments": page, "NextToken": next})
-                        .as_object()
-                        .expect("object literal"),
+                    json!({"AccountAssignments": page, "NextToken": next}).as_object().expect("object literal"),
                 )),
                 Err(r) => r,
             }

@@ -264,15 +264,7 @@ impl Aws {
         };
         let response = Self::user_response(&u);
         self.users.insert(id.clone(), u);
-        self.scim_event(
-            rng,
-            at,
-            audit,
-            "CreateUser",
-            None,
-            Self::masked_user_body(true, None),
-            response,
-        );
+        self.scim_event(rng, at, audit, "CreateUser", None, Self::masked_user_body(true, None), response);
         id
     }
 
@@ -297,15 +289,7 @@ impl Aws {
         u.updated_at = at;
         u.revision += 1;
         let (response, active) = (Self::user_response(u), u.enabled);
-        self.scim_event(
-            rng,
-            at,
-            audit,
-            "PutUser",
-            Some(id),
-            Self::masked_user_body(active, Some(id)),
-            response,
-        );
+        self.scim_event(rng, at, audit, "PutUser", Some(id), Self::masked_user_body(active, Some(id)), response);
         true
     }
 
@@ -344,20 +328,9 @@ impl Aws {
             g.members.remove(id);
         }
         self.assignments.retain(|a| a.principal_id != id);
-        self.scim_event(
-            rng,
-            at,
-            audit,
-            "DeleteUser",
-            Some(id),
-            Value::Null,
-            Value::Null,
-        );
+        self.scim_event(rng, at, audit, "DeleteUser", Some(id), Value::Null, Value::Null);
         if let Some(e) = self.trail.last_mut()
-            && let Some(p) = e
-                .raw
-                .get_mut("requestParameters")
-                .and_then(Value::as_object_mut)
+            && let Some(p) = e.raw.get_mut("requestParameters").and_then(Value::as_object_mut)
         {
             p.remove("httpBody");
         }
@@ -378,24 +351,13 @@ impl Aws {
             return false;
         };
         if add {
-            g.members.entry(user_id.to_string()).or_insert(Membership {
-                id: mid,
-                created_at: at,
-            });
+            g.members.entry(user_id.to_string()).or_insert(Membership { id: mid, created_at: at });
         } else {
             g.members.remove(user_id);
         }
         let op = if add { "ADD" } else { "REMOVE" };
         let body = json!({"operations": [{"op": op, "path": "members", "value": HIDDEN}], "schemas": [HIDDEN]});
-        self.scim_event(
-            rng,
-            at,
-            audit,
-            "PatchGroup",
-            Some(group_id),
-            body,
-            Value::Null,
-        );
+        self.scim_event(rng, at, audit, "PatchGroup", Some(group_id), body, Value::Null);
         true
     }
 }

@@ -17,9 +17,9 @@ const WINDOW_SECS: i64 = 10;
 fn supported(prop: &str, op: &str) -> bool {
     match prop {
         "activityDateTime" => matches!(op, "eq" | "ge" | "le" | "gt" | "lt"),
-        "activityDisplayName"
-        | "initiatedBy/user/userPrincipalName"
-        | "targetResources/any/displayName" => matches!(op, "eq" | "startswith"),
+        "activityDisplayName" | "initiatedBy/user/userPrincipalName" | "targetResources/any/displayName" => {
+            matches!(op, "eq" | "startswith")
+        }
         "correlationId"
         | "id"
         | "loggedByService"
@@ -46,20 +46,13 @@ pub async fn list(
     {
         let mut t = api.shared.tenant();
         let calls = &mut t.entra.audit_calls;
-        while calls
-            .front()
-            .is_some_and(|c| *c <= now - chrono::Duration::seconds(WINDOW_SECS))
-        {
+        while calls.front().is_some_and(|c| *c <= now - chrono::Duration::seconds(WINDOW_SECS)) {
             calls.pop_front();
         }
         if calls.len() >= faults.audit_rate_limit as usize {
             let wait = calls
                 .front()
-                .map(|c| {
-                    (*c + chrono::Duration::seconds(WINDOW_SECS) - now)
-                        .num_milliseconds()
-                        .max(1)
-                })
+                .map(|c| (*c + chrono::Duration::seconds(WINDOW_SECS) - now).num_milliseconds().max(1))
                 .unwrap_or(1000);
             drop(t);
             let mut r = error(
@@ -93,13 +86,7 @@ pub async fn list(
     let filter = match first(&q, "$filter").map(odata::parse) {
         None => None,
         Some(Err(e)) => {
-            return error(
-                &api,
-                &req,
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                &format!("Invalid filter clause: {e}"),
-            );
+            return error(&api, &req, StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid filter clause: {e}"));
         }
         Some(Ok(f)) => {
             if f.has_or() {
@@ -117,9 +104,7 @@ pub async fn list(
                     &req,
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
-                    &format!(
-                        "Invalid filter clause: operator '{o}' on property '{p}' is not supported."
-                    ),
+                    &format!("Invalid filter clause: operator '{o}' on property '{p}' is not supported."),
                 );
             }
             Some(f)
@@ -129,18 +114,10 @@ pub async fn list(
         None | Some("activityDateTime desc") => false,
         Some("activityDateTime asc") | Some("activityDateTime") => true,
         Some(o) => {
-            return error(
-                &api,
-                &req,
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                &format!("Invalid $orderby: '{o}'."),
-            );
+            return error(&api, &req, StatusCode::BAD_REQUEST, "BadRequest", &format!("Invalid $orderby: '{o}'."));
         }
     };
-    let oldest = now
-        - chrono::Duration::from_std(faults.audit_retention.0)
-            .unwrap_or(chrono::Duration::days(30));
+    let oldest = now - chrono::Duration::from_std(faults.audit_retention.0).unwrap_or(chrono::Duration::days(30));
     let mut rows: Vec<(chrono::DateTime<chrono::Utc>, Value)> = api
         .shared
         .tenant()
@@ -151,36 +128,17 @@ pub async fn list(
         .filter(|a| filter.as_ref().is_none_or(|f| f.eval(&a.row)))
         .map(|a| (a.at, a.row.clone()))
         .collect();
-    rows.sort_by(|a, b| {
-        if ascending {
-            a.0.cmp(&b.0)
-        } else {
-            b.0.cmp(&a.0)
-        }
-    });
-    let offset = first(&q, "$skiptoken")
-        .and_then(parse_skiptoken)
-        .unwrap_or(0);
+    rows.sort_by(|a, b| if ascending { a.0.cmp(&b.0) } else { b.0.cmp(&a.0) });
+    let offset = first(&q, "$skiptoken").and_then(parse_skiptoken).unwrap_or(0);
     let total = rows.len();
-    let page: Vec<Value> = rows
-        .into_iter()
-        .skip(offset)
-        .take(top)
-        .map(|r| r.1)
-        .collect();
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(top).map(|r| r.1).collect();
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
-        json!(format!(
-            "{}/v1.0/$metadata#auditLogs/directoryAudits",
-            api.shared.urls.graph
-        )),
+        json!(format!("{}/v1.0/$metadata#auditLogs/directoryAudits", api.shared.urls.graph)),
     );
     if offset + page.len() < total {
-        body.insert(
-            "@odata.nextLink".into(),
-            next_link(&api, "/auditLogs/directoryAudits", &q, offset + page.len()),
-        );
+        body.insert("@odata.nextLink".into(), next_link(&api, "/auditLogs/directoryAudits", &q, offset + page.len()));
     }
     body.insert("value".into(), Value::Array(page));
     web::json(StatusCode::OK, &Value::Object(body), ODATA_JSON)

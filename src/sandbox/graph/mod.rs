@@ -33,21 +33,16 @@ pub struct GraphApi {
 #[derive(Debug, Clone)]
 pub struct ReqId(pub String);
 
-pub const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+pub const ODATA_JSON: &str =
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
 pub fn routers(shared: Arc<Shared>) -> (Router, Router) {
-    let api = Arc::new(GraphApi {
-        shared,
-        tokens: Mutex::new(HashMap::new()),
-    });
+    let api = Arc::new(GraphApi { shared, tokens: Mutex::new(HashMap::new()) });
     let graph = Router::new()
         .route("/v1.0/users", get(users::list))
         .route("/v1.0/users/{id}", get(users::get_one))
         .route("/v1.0/users/{id}/memberOf", get(users::member_of))
-        .route(
-            "/v1.0/directory/deletedItems/microsoft.graph.user",
-            get(users::deleted_list),
-        )
+        .route("/v1.0/directory/deletedItems/microsoft.graph.user", get(users::deleted_list))
         .route("/v1.0/directory/deletedItems/{id}", get(users::deleted_one))
         .route("/v1.0/groups", get(users::groups))
         .route("/v1.0/groups/{id}", get(users::group))
@@ -56,9 +51,7 @@ pub fn routers(shared: Arc<Shared>) -> (Router, Router) {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(api.clone(), gate))
         .with_state(api.clone());
-    let login = Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token::token))
-        .with_state(api);
+    let login = Router::new().route("/{tenant}/oauth2/v2.0/token", post(token::token)).with_state(api);
     (graph, login)
 }
 
@@ -67,30 +60,20 @@ pub fn error(api: &GraphApi, req: &str, status: StatusCode, code: &str, message:
     let date = api.shared.now().format("%Y-%m-%dT%H:%M:%S").to_string();
     let mut inner = json!({"date": date, "request-id": req, "client-request-id": req});
     if status == StatusCode::TOO_MANY_REQUESTS {
-        inner = json!({"code": "429", "date": date, "message": "Please retry after", "request-id": req, "status": "429"});
+        inner =
+            json!({"code": "429", "date": date, "message": "Please retry after", "request-id": req, "status": "429"});
     }
-    web::json(
-        status,
-        &json!({"error": {"code": code, "message": message, "innerError": inner}}),
-        "application/json",
-    )
+    web::json(status, &json!({"error": {"code": code, "message": message, "innerError": inner}}), "application/json")
 }
 
 async fn not_found(State(api): State<Arc<GraphApi>>, req: Request) -> Response {
-    let id = req
-        .extensions()
-        .get::<ReqId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let id = req.extensions().get::<ReqId>().map(|r| r.0.clone()).unwrap_or_default();
     error(
         &api,
         &id,
         StatusCode::BAD_REQUEST,
         "BadRequest",
-        &format!(
-            "Resource not found for the segment '{}'.",
-            req.uri().path().rsplit('/').next().unwrap_or("")
-        ),
+        &format!("Resource not found for the segment '{}'.", req.uri().path().rsplit('/').next().unwrap_or("")),
     )
 }
 
@@ -100,18 +83,11 @@ async fn gate(State(api): State<Arc<GraphApi>>, mut req: Request, next: Next) ->
     let endpoint = format!(
         "{} {}",
         req.method(),
-        req.extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str())
-            .unwrap_or(req.uri().path())
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str()).unwrap_or(req.uri().path())
     );
     let hit = web::pre(&shared, System::Entra, &endpoint).await;
     let req_id = shared.tenant().rng.guid();
-    let client_req = req
-        .headers()
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let client_req = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let now = shared.now();
     let token = req
         .headers()
@@ -119,21 +95,11 @@ async fn gate(State(api): State<Arc<GraphApi>>, mut req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let valid = token.as_ref().is_some_and(|t| {
-        api.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(t)
-            .is_some_and(|exp| *exp > now)
-    });
+    let valid = token
+        .as_ref()
+        .is_some_and(|t| api.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(t).is_some_and(|exp| *exp > now));
     let mut resp = if token.is_none() {
-        error(
-            &api,
-            &req_id,
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty.",
-        )
+        error(&api, &req_id, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty.")
     } else if !valid {
         error(
             &api,
@@ -143,13 +109,7 @@ async fn gate(State(api): State<Arc<GraphApi>>, mut req: Request, next: Next) ->
             "Access token has expired or is not yet valid.",
         )
     } else if hit == Hit::TooMany {
-        let mut r = error(
-            &api,
-            &req_id,
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Please retry again later.",
-        );
+        let mut r = error(&api, &req_id, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Please retry again later.");
         web::set(r.headers_mut(), "retry-after", "1");
         r
     } else if let Hit::Server(code) = hit {
@@ -170,11 +130,7 @@ async fn gate(State(api): State<Arc<GraphApi>>, mut req: Request, next: Next) ->
     let h = resp.headers_mut();
     web::set(h, "date", &web::http_date(now));
     web::set(h, "request-id", &req_id);
-    web::set(
-        h,
-        "client-request-id",
-        client_req.as_deref().unwrap_or(&req_id),
-    );
+    web::set(h, "client-request-id", client_req.as_deref().unwrap_or(&req_id));
     web::set(h, "odata-version", "4.0");
     resp
 }

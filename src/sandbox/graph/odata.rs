@@ -17,25 +17,10 @@ pub enum Lit {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Cmp {
-        path: String,
-        op: String,
-        lit: Lit,
-    },
-    Func {
-        name: String,
-        path: String,
-        lit: Lit,
-    },
-    In {
-        path: String,
-        lits: Vec<Lit>,
-    },
-    Any {
-        collection: String,
-        var: String,
-        inner: Box<Expr>,
-    },
+    Cmp { path: String, op: String, lit: Lit },
+    Func { name: String, path: String, lit: Lit },
+    In { path: String, lits: Vec<Lit> },
+    Any { collection: String, var: String, inner: Box<Expr> },
     Not(Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
@@ -66,8 +51,7 @@ impl<'a> P<'a> {
     fn word(&mut self) -> String {
         self.ws();
         let start = self.i;
-        while self.i < self.s.len()
-            && (self.s[self.i].is_ascii_alphanumeric() || b"/_.:-+@".contains(&self.s[self.i]))
+        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || b"/_.:-+@".contains(&self.s[self.i]))
         {
             self.i += 1;
         }
@@ -170,22 +154,14 @@ impl<'a> P<'a> {
                 if !self.eat(b')') {
                     return Err("missing ')'".into());
                 }
-                return Ok(Expr::Func {
-                    name: lower,
-                    path,
-                    lit,
-                });
+                return Ok(Expr::Func { name: lower, path, lit });
             }
             return Err(format!("unsupported function '{w}'"));
         }
         self.ws();
         let op = self.word().to_ascii_lowercase();
         match op.as_str() {
-            "eq" | "ne" | "ge" | "le" | "gt" | "lt" => Ok(Expr::Cmp {
-                path: w,
-                op,
-                lit: self.lit()?,
-            }),
+            "eq" | "ne" | "ge" | "le" | "gt" | "lt" => Ok(Expr::Cmp { path: w, op, lit: self.lit()? }),
             "in" => {
                 if !self.eat(b'(') {
                     return Err("'in' needs a list".into());
@@ -213,10 +189,7 @@ pub fn parse(s: &str) -> Result<Expr, String> {
 fn parse_inner(s: &str) -> Result<Expr, String> {
     // Split off lambda expressions by hand: find "/any(" and its matching ')'.
     if let Some(at) = s.find("/any(") {
-        let start = s[..at]
-            .rfind(|c: char| c.is_whitespace() || c == '(')
-            .map(|i| i + 1)
-            .unwrap_or(0);
+        let start = s[..at].rfind(|c: char| c.is_whitespace() || c == '(').map(|i| i + 1).unwrap_or(0);
         let collection = s[start..at].to_string();
         let open = at + 4;
         let mut depth = 0;
@@ -236,16 +209,10 @@ fn parse_inner(s: &str) -> Result<Expr, String> {
         }
         let close = close.ok_or("missing ')' in lambda")?;
         let body = &s[open + 1..close];
-        let (var, inner) = body
-            .split_once(':')
-            .ok_or("lambda needs 'var:expression'")?;
+        let (var, inner) = body.split_once(':').ok_or("lambda needs 'var:expression'")?;
         let var = var.trim().to_string();
         let inner = parse_inner(inner)?;
-        let any = Expr::Any {
-            collection,
-            var,
-            inner: Box::new(inner),
-        };
+        let any = Expr::Any { collection, var, inner: Box::new(inner) };
         let before = s[..start].trim_end();
         let after = s[close + 1..].trim_start();
         // Combine with what surrounds the lambda (only `and` chains are needed in practice).
@@ -266,10 +233,7 @@ fn parse_inner(s: &str) -> Result<Expr, String> {
         }
         return Ok(e);
     }
-    let mut p = P {
-        s: s.as_bytes(),
-        i: 0,
-    };
+    let mut p = P { s: s.as_bytes(), i: 0 };
     let e = p.or()?;
     p.ws();
     if p.i != p.s.len() {
@@ -279,16 +243,13 @@ fn parse_inner(s: &str) -> Result<Expr, String> {
 }
 
 fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
-    path.split('/')
-        .fold(v, |cur, seg| cur.get(seg).unwrap_or(&Value::Null))
+    path.split('/').fold(v, |cur, seg| cur.get(seg).unwrap_or(&Value::Null))
 }
 
 fn compare(have: &Value, op: &str, lit: &Lit) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (have, lit) {
-        (Value::String(h), Lit::Time(t)) => DateTime::parse_from_rfc3339(h)
-            .ok()
-            .map(|h| h.with_timezone(&Utc).cmp(t)),
+        (Value::String(h), Lit::Time(t)) => DateTime::parse_from_rfc3339(h).ok().map(|h| h.with_timezone(&Utc).cmp(t)),
         (Value::String(h), Lit::Str(w)) => Some(h.to_lowercase().cmp(&w.to_lowercase())),
         (Value::Bool(h), Lit::Bool(w)) => Some(h.cmp(w)),
         (Value::Number(h), Lit::Num(w)) => h.as_f64().and_then(|h| h.partial_cmp(w)),
@@ -318,19 +279,11 @@ impl Expr {
             Expr::Func { name, path, lit } => match (get(v, path), lit) {
                 (Value::String(h), Lit::Str(w)) => {
                     let (h, w) = (h.to_lowercase(), w.to_lowercase());
-                    if name == "startswith" {
-                        h.starts_with(&w)
-                    } else {
-                        h.ends_with(&w)
-                    }
+                    if name == "startswith" { h.starts_with(&w) } else { h.ends_with(&w) }
                 }
                 _ => false,
             },
-            Expr::Any {
-                collection,
-                var,
-                inner,
-            } => match get(v, collection) {
+            Expr::Any { collection, var, inner } => match get(v, collection) {
                 Value::Array(items) => items.iter().any(|item| {
                     let mut scope = serde_json::Map::new();
                     scope.insert(var.clone(), item.clone());
@@ -345,30 +298,14 @@ impl Expr {
     pub fn leaves(&self) -> Vec<(String, String)> {
         match self {
             Expr::And(a, b) | Expr::Or(a, b) => [a.leaves(), b.leaves()].concat(),
-            Expr::Not(e) => e
-                .leaves()
-                .into_iter()
-                .map(|(p, o)| (p, format!("not {o}")))
-                .collect(),
+            Expr::Not(e) => e.leaves().into_iter().map(|(p, o)| (p, format!("not {o}"))).collect(),
             Expr::Cmp { path, op, .. } => vec![(path.clone(), op.clone())],
             Expr::In { path, .. } => vec![(path.clone(), "in".into())],
             Expr::Func { name, path, .. } => vec![(path.clone(), name.clone())],
-            Expr::Any {
-                collection,
-                var,
-                inner,
-            } => inner
+            Expr::Any { collection, var, inner } => inner
                 .leaves()
                 .into_iter()
-                .map(|(p, o)| {
-                    (
-                        format!(
-                            "{collection}/any/{}",
-                            p.strip_prefix(&format!("{var}/")).unwrap_or(&p)
-                        ),
-                        o,
-                    )
-                })
+                .map(|(p, o)| (format!("{collection}/any/{}", p.strip_prefix(&format!("{var}/")).unwrap_or(&p)), o))
                 .collect(),
         }
     }
@@ -391,40 +328,22 @@ mod tests {
 
     #[test]
     fn audit_filter_with_lambda() {
-        let e = parse(
-            "activityDateTime ge 2025-03-10T00:00:00Z and targetResources/any(t:t/id eq '6b1f')",
-        )
-        .unwrap();
+        let e = parse("activityDateTime ge 2025-03-10T00:00:00Z and targetResources/any(t:t/id eq '6b1f')").unwrap();
         let row = json!({"activityDateTime": "2025-06-30T17:05:02.2207714Z", "targetResources": [{"id": "6B1F"}]});
         assert!(e.eval(&row));
         assert_eq!(
             e.leaves(),
-            vec![
-                ("activityDateTime".into(), "ge".into()),
-                ("targetResources/any/id".into(), "eq".into())
-            ]
+            vec![("activityDateTime".into(), "ge".into()), ("targetResources/any/id".into(), "eq".into())]
         );
     }
 
     #[test]
     fn user_filters() {
         let u = json!({"userPrincipalName": "O'Brien@contoso.com", "accountEnabled": false});
-        assert!(
-            parse("userPrincipalName eq 'o''brien@contoso.com'")
-                .unwrap()
-                .eval(&u)
-        );
-        assert!(
-            parse("startswith(userPrincipalName,'o''b')")
-                .unwrap()
-                .eval(&u)
-        );
+        assert!(parse("userPrincipalName eq 'o''brien@contoso.com'").unwrap().eval(&u));
+        assert!(parse("startswith(userPrincipalName,'o''b')").unwrap().eval(&u));
         assert!(parse("accountEnabled eq false").unwrap().eval(&u));
-        assert!(
-            parse("userPrincipalName in ('x', 'o''brien@contoso.com')")
-                .unwrap()
-                .eval(&u)
-        );
+        assert!(parse("userPrincipalName in ('x', 'o''brien@contoso.com')").unwrap().eval(&u));
         assert!(parse("not(accountEnabled eq true)").unwrap().eval(&u));
     }
 

@@ -135,11 +135,7 @@ impl Entra {
             "targetResources": targets,
             "additionalDetails": [{"key": "UserType", "value": "Member"}],
         });
-        self.audits.push(Audit {
-            at: when,
-            available,
-            row,
-        });
+        self.audits.push(Audit { at: when, available, row });
     }
 
     fn user_target(u: &EntraUser, props: Vec<Value>) -> Value {
@@ -181,16 +177,7 @@ impl Entra {
         let target = Self::user_target(&u, props);
         self.users.insert(id.clone(), u);
         let corr = rng.guid();
-        self.audit(
-            rng,
-            audit,
-            at,
-            "Add user",
-            "UserManagement",
-            "Add",
-            vec![target],
-            &corr,
-        );
+        self.audit(rng, audit, at, "Add user", "UserManagement", "Add", vec![target], &corr);
         id
     }
 
@@ -219,49 +206,24 @@ impl Entra {
         set("DisplayName", &mut u.display_name, &m.display_name);
         set("UserPrincipalName", &mut u.upn, &m.user_name);
         if u.mail.as_deref() != Some(m.email.as_str()) {
-            props.push(prop(
-                "Mail",
-                u.mail.clone().map(Value::String),
-                Some(json!(m.email)),
-            ));
+            props.push(prop("Mail", u.mail.clone().map(Value::String), Some(json!(m.email))));
             names.push("Mail".into());
             u.mail = Some(m.email.clone());
         }
         if u.job_title != m.title {
-            props.push(prop(
-                "JobTitle",
-                u.job_title.clone().map(Value::String),
-                m.title.clone().map(Value::String),
-            ));
+            props.push(prop("JobTitle", u.job_title.clone().map(Value::String), m.title.clone().map(Value::String)));
             names.push("JobTitle".into());
             u.job_title = m.title.clone();
         }
         props.push(json!({"displayName": "Included Updated Properties", "oldValue": null, "newValue": json!(names.join(", ")).to_string()}));
-        props.push(
-            json!({"displayName": "TargetId.UserType", "oldValue": null, "newValue": "\"Member\""}),
-        );
+        props.push(json!({"displayName": "TargetId.UserType", "oldValue": null, "newValue": "\"Member\""}));
         let target = Self::user_target(u, props);
         let corr = rng.guid();
-        self.audit(
-            rng,
-            audit,
-            at,
-            "Update user",
-            "UserManagement",
-            "Update",
-            vec![target],
-            &corr,
-        );
+        self.audit(rng, audit, at, "Update user", "UserManagement", "Update", vec![target], &corr);
         true
     }
 
-    fn revoke_sessions(
-        &mut self,
-        rng: &mut Rng,
-        at: DateTime<Utc>,
-        audit: Option<DateTime<Utc>>,
-        id: &str,
-    ) {
+    fn revoke_sessions(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str) {
         let Some(u) = self.users.get_mut(id) else {
             return;
         };
@@ -269,11 +231,7 @@ impl Entra {
         u.sessions_valid_from = at;
         let u = u.clone();
         let corr = rng.guid();
-        let p = prop(
-            "StsRefreshTokensValidFrom",
-            Some(json!(old.to_rfc3339())),
-            Some(json!(at.to_rfc3339())),
-        );
+        let p = prop("StsRefreshTokensValidFrom", Some(json!(old.to_rfc3339())), Some(json!(at.to_rfc3339())));
         self.audit(
             rng,
             audit,
@@ -315,16 +273,7 @@ impl Entra {
         ];
         let target = Self::user_target(u, props);
         let corr = rng.guid();
-        self.audit(
-            rng,
-            audit,
-            at,
-            "Disable account",
-            "UserManagement",
-            "Update",
-            vec![target],
-            &corr,
-        );
+        self.audit(rng, audit, at, "Disable account", "UserManagement", "Update", vec![target], &corr);
         if sessions {
             self.revoke_sessions(rng, at, audit, id);
         }
@@ -333,13 +282,7 @@ impl Entra {
 
     /// Turns a disabled account back on (a reactivated Okta user); false when it was
     /// not disabled, so no audit row is written for a change that did not happen.
-    pub fn enable_user(
-        &mut self,
-        rng: &mut Rng,
-        at: DateTime<Utc>,
-        audit: Option<DateTime<Utc>>,
-        id: &str,
-    ) -> bool {
+    pub fn enable_user(&mut self, rng: &mut Rng, at: DateTime<Utc>, audit: Option<DateTime<Utc>>, id: &str) -> bool {
         let Some(u) = self.users.get_mut(id).filter(|u| !u.account_enabled) else {
             return false;
         };
@@ -351,16 +294,7 @@ impl Entra {
         ];
         let target = Self::user_target(u, props);
         let corr = rng.guid();
-        self.audit(
-            rng,
-            audit,
-            at,
-            "Enable account",
-            "UserManagement",
-            "Update",
-            vec![target],
-            &corr,
-        );
+        self.audit(rng, audit, at, "Enable account", "UserManagement", "Update", vec![target], &corr);
         true
     }
 
@@ -386,22 +320,11 @@ impl Entra {
         }
         let target = Self::user_target(
             &u,
-            vec![
-                json!({"displayName": "Is Hard Deleted", "oldValue": null, "newValue": "\"False\""}),
-            ],
+            vec![json!({"displayName": "Is Hard Deleted", "oldValue": null, "newValue": "\"False\""})],
         );
         self.deleted.insert(id.to_string(), u);
         let corr = rng.guid();
-        self.audit(
-            rng,
-            audit,
-            at,
-            "Delete user",
-            "UserManagement",
-            "Delete",
-            vec![target],
-            &corr,
-        );
+        self.audit(rng, audit, at, "Delete user", "UserManagement", "Delete", vec![target], &corr);
         true
     }
 
@@ -420,11 +343,7 @@ impl Entra {
         let Some(g) = self.groups.get_mut(group_id) else {
             return false;
         };
-        let changed = if add {
-            g.members.insert(user_id.to_string())
-        } else {
-            g.members.remove(user_id)
-        };
+        let changed = if add { g.members.insert(user_id.to_string()) } else { g.members.remove(user_id) };
         if !changed {
             return true;
         }
@@ -434,10 +353,7 @@ impl Entra {
         let (old, new) = if add {
             (Value::Null, (gid, gname))
         } else {
-            (
-                json!([gid.clone(), gname.clone()]),
-                (String::new(), String::new()),
-            )
+            (json!([gid.clone(), gname.clone()]), (String::new(), String::new()))
         };
         let props = if add {
             vec![
@@ -457,21 +373,9 @@ impl Entra {
             json!({"id": g.id, "displayName": null, "type": "Group", "userPrincipalName": null, "groupType": "unknownFutureValue", "modifiedProperties": []}),
         ];
         let corr = rng.guid();
-        let (activity, op) = if add {
-            ("Add member to group", "Assign")
-        } else {
-            ("Remove member from group", "Unassign")
-        };
-        self.audit(
-            rng,
-            audit,
-            at,
-            activity,
-            "GroupManagement",
-            op,
-            targets,
-            &corr,
-        );
+        let (activity, op) =
+            if add { ("Add member to group", "Assign") } else { ("Remove member from group", "Unassign") };
+        self.audit(rng, audit, at, activity, "GroupManagement", op, targets, &corr);
         true
     }
 }

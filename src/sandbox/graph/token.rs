@@ -63,16 +63,9 @@ pub async fn token(
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.split_once(':')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-        });
-    let client_id = first(&form, "client_id")
-        .map(str::to_string)
-        .or_else(|| basic.as_ref().map(|b| b.0.clone()));
-    let secret = first(&form, "client_secret")
-        .map(str::to_string)
-        .or_else(|| basic.as_ref().map(|b| b.1.clone()));
+        .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())));
+    let client_id = first(&form, "client_id").map(str::to_string).or_else(|| basic.as_ref().map(|b| b.0.clone()));
+    let secret = first(&form, "client_secret").map(str::to_string).or_else(|| basic.as_ref().map(|b| b.1.clone()));
     if first(&form, "grant_type") != Some("client_credentials") {
         return aadsts(
             &api,
@@ -97,9 +90,7 @@ pub async fn token(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
-            ),
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
         );
     }
     if first(&form, "scope") != Some("https://graph.microsoft.com/.default") {
@@ -112,9 +103,7 @@ pub async fn token(
         );
     }
     if let Some(assertion) = first(&form, "client_assertion") {
-        if first(&form, "client_assertion_type")
-            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        {
+        if first(&form, "client_assertion_type") != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
             return aadsts(
                 &api,
                 StatusCode::BAD_REQUEST,
@@ -125,13 +114,7 @@ pub async fn token(
         }
         return match check_assertion(&api, &tenant, &client_id, assertion) {
             Ok(()) => issue(&api),
-            Err((code, text)) => aadsts(
-                &api,
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                code,
-                &text,
-            ),
+            Err((code, text)) => aadsts(&api, StatusCode::UNAUTHORIZED, "invalid_client", code, &text),
         };
     }
     match secret {
@@ -158,10 +141,7 @@ pub async fn token(
 fn issue(api: &GraphApi) -> Response {
     let access = format!("sbx.{}", { api.shared.tenant().rng.request_id() });
     let exp = api.shared.now() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS);
-    api.tokens
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(access.clone(), exp);
+    api.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(access.clone(), exp);
     let mut r = web::json(
         StatusCode::OK,
         &json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS, "ext_expires_in": TOKEN_LIFETIME_SECS, "access_token": access}),
@@ -174,21 +154,19 @@ fn issue(api: &GraphApi) -> Response {
 /// A certificate client assertion: PS256 with `x5t#S256`, or RS256 with the SHA-1
 /// `x5t` (older form, still accepted), signed by the registered certificate's key,
 /// with aud = this token endpoint, iss = sub = the client id, and a current exp/nbf.
-fn check_assertion(
-    api: &GraphApi,
-    tenant: &str,
-    client_id: &str,
-    assertion: &str,
-) -> Result<(), (u32, String)> {
+fn check_assertion(api: &GraphApi, tenant: &str, client_id: &str, assertion: &str) -> Result<(), (u32, String)> {
     let keys = api.shared.keys().map_err(|e| (500, e))?;
-    let jwt =
-        crate::jwt::decode(assertion).map_err(|e| (50027, format!("Invalid JWT token. {e}")))?;
+    let jwt = crate::jwt::decode(assertion).map_err(|e| (50027, format!("Invalid JWT token. {e}")))?;
     let header = |k: &str| jwt.header.get(k).and_then(Value::as_str);
     let claim = |k: &str| jwt.claims.get(k).and_then(Value::as_str);
     let thumb_ok = match (header("alg"), header("x5t#S256"), header("x5t")) {
         (Some("PS256") | Some("RS256"), Some(t), _) => t == keys.x5t_s256(),
         (Some("RS256") | Some("PS256"), None, Some(t)) => t == keys.x5t(),
-        _ => return Err((700027, "Client assertion failed signature validation: the header needs alg PS256 or RS256 and x5t#S256 or x5t.".into())),
+        _ => return Err((
+            700027,
+            "Client assertion failed signature validation: the header needs alg PS256 or RS256 and x5t#S256 or x5t."
+                .into(),
+        )),
     };
     if !thumb_ok {
         return Err((
@@ -211,17 +189,17 @@ fn check_assertion(
         ));
     }
     if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
-        return Err((700023, "Client assertion audience claim does not match Realm issuer: iss and sub must be the client id.".into()));
+        return Err((
+            700023,
+            "Client assertion audience claim does not match Realm issuer: iss and sub must be the client id.".into(),
+        ));
     }
     // Assertion times are checked against the real clock: the client signs with its own.
     let now = chrono::Utc::now().timestamp();
     let exp = jwt.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     let nbf = jwt.claims.get("nbf").and_then(Value::as_i64).unwrap_or(0);
     if exp + 300 < now || nbf > now + 300 {
-        return Err((
-            700024,
-            "Client assertion is not within its valid time range.".into(),
-        ));
+        return Err((700024, "Client assertion is not within its valid time range.".into()));
     }
     Ok(())
 }

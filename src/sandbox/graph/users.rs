@@ -76,10 +76,7 @@ fn user_filter_rule(prop: &str, op: &str) -> Option<bool> {
 }
 
 fn advanced(headers: &HeaderMap, q: &[(String, String)]) -> bool {
-    headers
-        .get("consistencylevel")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
+    headers.get("consistencylevel").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
         && first(q, "$count") == Some("true")
 }
 
@@ -90,25 +87,14 @@ fn select(user: &EntraUser, sel: Option<&Vec<String>>) -> Map<String, Value> {
         Some(s) => s.iter().map(String::as_str).collect(),
         None => DEFAULT_PROPS.to_vec(),
     };
-    props
-        .into_iter()
-        .filter_map(|p| all.get(p).map(|v| (p.to_string(), v.clone())))
-        .collect()
+    props.into_iter().filter_map(|p| all.get(p).map(|v| (p.to_string(), v.clone()))).collect()
 }
 
-fn parse_select(
-    api: &GraphApi,
-    req: &str,
-    q: &[(String, String)],
-) -> Result<Option<Vec<String>>, Response> {
+fn parse_select(api: &GraphApi, req: &str, q: &[(String, String)]) -> Result<Option<Vec<String>>, Response> {
     let Some(raw) = first(q, "$select") else {
         return Ok(None);
     };
-    let props: Vec<String> = raw
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let props: Vec<String> = raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     if let Some(bad) = props.iter().find(|p| !KNOWN_PROPS.contains(&p.as_str())) {
         return Err(error(
             api,
@@ -132,12 +118,7 @@ fn context(api: &GraphApi, set: &str, sel: Option<&Vec<String>>, entity: bool) -
     s
 }
 
-fn page_size(
-    api: &GraphApi,
-    req: &str,
-    q: &[(String, String)],
-    default: usize,
-) -> Result<usize, Response> {
+fn page_size(api: &GraphApi, req: &str, q: &[(String, String)], default: usize) -> Result<usize, Response> {
     match first(q, "$top") {
         None => Ok(default),
         Some(t) => match t.parse::<i64>() {
@@ -147,9 +128,7 @@ fn page_size(
                 req,
                 StatusCode::BAD_REQUEST,
                 "Request_UnsupportedQuery",
-                &format!(
-                    "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
-                ),
+                &format!("Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."),
             )),
         },
     }
@@ -166,9 +145,7 @@ fn collection(
     top: usize,
     count: Option<usize>,
 ) -> Response {
-    let offset = first(q, "$skiptoken")
-        .and_then(parse_skiptoken)
-        .unwrap_or(0);
+    let offset = first(q, "$skiptoken").and_then(parse_skiptoken).unwrap_or(0);
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
     let mut body = Map::new();
@@ -178,10 +155,7 @@ fn collection(
         body.insert("@odata.count".into(), json!(c));
     }
     if offset + page.len() < total {
-        body.insert(
-            "@odata.nextLink".into(),
-            next_link(api, path, q, offset + page.len()),
-        );
+        body.insert("@odata.nextLink".into(), next_link(api, path, q, offset + page.len()));
     }
     body.insert("value".into(), Value::Array(page));
     web::json(StatusCode::OK, &Value::Object(body), ODATA_JSON)
@@ -250,25 +224,13 @@ pub async fn list(
         t.entra
             .users
             .values()
-            .filter(|u| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| f.eval(&Value::Object(u.to_json())))
-            })
+            .filter(|u| filter.as_ref().is_none_or(|f| f.eval(&Value::Object(u.to_json()))))
             .map(|u| Value::Object(select(u, sel.as_ref())))
             .collect()
     };
     // $count=true without the header is silently ignored.
     let count = adv.then_some(items.len());
-    collection(
-        &api,
-        "/users",
-        &q,
-        context(&api, "users", sel.as_ref(), false),
-        items,
-        top,
-        count,
-    )
+    collection(&api, "/users", &q, context(&api, "users", sel.as_ref(), false), items, top, count)
 }
 
 pub async fn get_one(
@@ -282,18 +244,10 @@ pub async fn get_one(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let found = api
-        .shared
-        .tenant()
-        .entra
-        .find(&id)
-        .map(|u| select(u, sel.as_ref()));
+    let found = api.shared.tenant().entra.find(&id).map(|u| select(u, sel.as_ref()));
     match found {
         Some(mut m) => {
-            m.insert(
-                "@odata.context".into(),
-                json!(context(&api, "users", sel.as_ref(), true)),
-            );
+            m.insert("@odata.context".into(), json!(context(&api, "users", sel.as_ref(), true)));
             web::json(StatusCode::OK, &Value::Object(m), ODATA_JSON)
         }
         None => not_found(&api, &req, &id),
@@ -306,9 +260,7 @@ fn not_found(api: &GraphApi, req: &str, id: &str) -> Response {
         req,
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
-        &format!(
-            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-        ),
+        &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
     )
 }
 
@@ -330,14 +282,9 @@ pub async fn member_of(
     };
     let items = {
         let t = api.shared.tenant();
-        t.entra.find(&id).map(|u| {
-            t.entra
-                .groups
-                .values()
-                .filter(|g| g.members.contains(&u.id))
-                .map(group_json)
-                .collect::<Vec<_>>()
-        })
+        t.entra
+            .find(&id)
+            .map(|u| t.entra.groups.values().filter(|g| g.members.contains(&u.id)).map(group_json).collect::<Vec<_>>())
     };
     match items {
         Some(items) => collection(
@@ -356,11 +303,7 @@ pub async fn member_of(
 /// Deleted users stay restorable for 30 days, then are gone for good.
 fn purge(api: &GraphApi) {
     let cutoff = api.shared.now() - chrono::Duration::days(30);
-    api.shared
-        .tenant()
-        .entra
-        .deleted
-        .retain(|_, u| u.deleted.is_some_and(|d| d > cutoff));
+    api.shared.tenant().entra.deleted.retain(|_, u| u.deleted.is_some_and(|d| d > cutoff));
 }
 
 fn deleted_json(u: &EntraUser, sel: Option<&Vec<String>>) -> Map<String, Value> {
@@ -390,13 +333,7 @@ pub async fn deleted_one(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let found = api
-        .shared
-        .tenant()
-        .entra
-        .deleted
-        .get(&id)
-        .map(|u| deleted_json(u, sel.as_ref()));
+    let found = api.shared.tenant().entra.deleted.get(&id).map(|u| deleted_json(u, sel.as_ref()));
     match found {
         Some(mut m) => {
             let fields = sel.clone().unwrap_or_else(|| {
@@ -422,11 +359,7 @@ pub async fn deleted_one(
     }
 }
 
-pub async fn deleted_list(
-    State(api): Api,
-    Extension(ReqId(req)): Extension<ReqId>,
-    RawQuery(q): RawQuery,
-) -> Response {
+pub async fn deleted_list(State(api): Api, Extension(ReqId(req)): Extension<ReqId>, RawQuery(q): RawQuery) -> Response {
     purge(&api);
     let q = q.as_deref().map(form_pairs).unwrap_or_default();
     let sel = match parse_select(&api, &req, &q) {
@@ -437,33 +370,20 @@ pub async fn deleted_list(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let items: Vec<Value> = api
-        .shared
-        .tenant()
-        .entra
-        .deleted
-        .values()
-        .map(|u| Value::Object(deleted_json(u, sel.as_ref())))
-        .collect();
+    let items: Vec<Value> =
+        api.shared.tenant().entra.deleted.values().map(|u| Value::Object(deleted_json(u, sel.as_ref()))).collect();
     collection(
         &api,
         "/directory/deletedItems/microsoft.graph.user",
         &q,
-        format!(
-            "{}/v1.0/$metadata#directoryObjects/microsoft.graph.user",
-            api.shared.urls.graph
-        ),
+        format!("{}/v1.0/$metadata#directoryObjects/microsoft.graph.user", api.shared.urls.graph),
         items,
         top,
         None,
     )
 }
 
-pub async fn groups(
-    State(api): Api,
-    Extension(ReqId(req)): Extension<ReqId>,
-    RawQuery(q): RawQuery,
-) -> Response {
+pub async fn groups(State(api): Api, Extension(ReqId(req)): Extension<ReqId>, RawQuery(q): RawQuery) -> Response {
     let q = q.as_deref().map(form_pairs).unwrap_or_default();
     let top = match page_size(&api, &req, &q, 100) {
         Ok(t) => t,
@@ -482,8 +402,7 @@ pub async fn groups(
         }
         Some(Ok(f)) => {
             if let Some((p, _)) = f.leaves().into_iter().find(|(p, o)| {
-                !(matches!(p.as_str(), "displayName" | "id")
-                    && matches!(o.as_str(), "eq" | "in" | "startswith"))
+                !(matches!(p.as_str(), "displayName" | "id") && matches!(o.as_str(), "eq" | "in" | "startswith"))
             }) {
                 return error(
                     &api,
@@ -507,29 +426,14 @@ pub async fn groups(
         .map(group_json)
         .filter(|g| filter.as_ref().is_none_or(|f| f.eval(g)))
         .collect();
-    collection(
-        &api,
-        "/groups",
-        &q,
-        format!("{}/v1.0/$metadata#groups", api.shared.urls.graph),
-        items,
-        top,
-        None,
-    )
+    collection(&api, "/groups", &q, format!("{}/v1.0/$metadata#groups", api.shared.urls.graph), items, top, None)
 }
 
-pub async fn group(
-    State(api): Api,
-    Extension(ReqId(req)): Extension<ReqId>,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn group(State(api): Api, Extension(ReqId(req)): Extension<ReqId>, Path(id): Path<String>) -> Response {
     let g = api.shared.tenant().entra.groups.get(&id).map(group_json);
     match g {
         Some(mut g) => {
-            g["@odata.context"] = json!(format!(
-                "{}/v1.0/$metadata#groups/$entity",
-                api.shared.urls.graph
-            ));
+            g["@odata.context"] = json!(format!("{}/v1.0/$metadata#groups/$entity", api.shared.urls.graph));
             web::json(StatusCode::OK, &g, ODATA_JSON)
         }
         None => not_found(&api, &req, &id),

@@ -7,11 +7,7 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    Cmp {
-        path: Vec<String>,
-        op: Op,
-        value: Value,
-    },
+    Cmp { path: Vec<String>, op: Op, value: Value },
     Present(Vec<String>),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
@@ -125,9 +121,7 @@ impl Parser {
             Some(Tok::Word(attr)) => {
                 self.pos += 1;
                 let path: Vec<String> = attr.split('.').map(str::to_string).collect();
-                if path.iter().any(|p| {
-                    p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                }) {
+                if path.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
                     return Err(format!("invalid attribute {attr:?}"));
                 }
                 let op = match self.toks.get(self.pos) {
@@ -152,10 +146,9 @@ impl Parser {
                     Some(Tok::Str(s)) => Value::String(s),
                     Some(Tok::Word(w)) if w == "true" || w == "false" => Value::Bool(w == "true"),
                     Some(Tok::Word(w)) if w == "null" => Value::Null,
-                    Some(Tok::Word(w)) => w
-                        .parse::<f64>()
-                        .map(|n| serde_json::json!(n))
-                        .map_err(|_| format!("invalid value {w:?}"))?,
+                    Some(Tok::Word(w)) => {
+                        w.parse::<f64>().map(|n| serde_json::json!(n)).map_err(|_| format!("invalid value {w:?}"))?
+                    }
                     _ => return Err(format!("missing value after {attr:?}")),
                 };
                 self.pos += 1;
@@ -167,10 +160,7 @@ impl Parser {
 }
 
 pub fn parse(s: &str) -> Result<Filter, String> {
-    let mut p = Parser {
-        toks: lex(s)?,
-        pos: 0,
-    };
+    let mut p = Parser { toks: lex(s)?, pos: 0 };
     let f = p.or()?;
     if p.pos != p.toks.len() {
         return Err("unexpected text after the expression".into());
@@ -253,17 +243,11 @@ mod tests {
     #[test]
     fn matches_nested_and_arrays() {
         let ev = json!({"eventType": "user.lifecycle.deactivate", "target": [{"id": "00u1", "type": "User"}], "outcome": {"result": "SUCCESS"}});
+        assert!(parse(r#"eventType eq "user.lifecycle.deactivate" and target.id eq "00u1""#).unwrap().matches(&ev));
         assert!(
-            parse(r#"eventType eq "user.lifecycle.deactivate" and target.id eq "00u1""#)
+            parse(r#"(eventType sw "user." or eventType sw "group.") and outcome.result eq "SUCCESS""#)
                 .unwrap()
                 .matches(&ev)
-        );
-        assert!(
-            parse(
-                r#"(eventType sw "user." or eventType sw "group.") and outcome.result eq "SUCCESS""#
-            )
-            .unwrap()
-            .matches(&ev)
         );
         assert!(!parse(r#"target.id eq "00u2""#).unwrap().matches(&ev));
     }

@@ -20,12 +20,7 @@ fn pairs(q: &Option<String>) -> Vec<(String, String)> {
 }
 
 fn tx(ctx: &Ctx) -> Tx {
-    Tx {
-        kind: "WEB",
-        id: ctx.request_id.clone(),
-        actor: ctx.actor.clone(),
-        uri: Some(ctx.uri.clone()),
-    }
+    Tx { kind: "WEB", id: ctx.request_id.clone(), actor: ctx.actor.clone(), uri: Some(ctx.uri.clone()) }
 }
 
 fn ok(body: Value) -> Response {
@@ -43,13 +38,7 @@ fn not_found_user(api: &OktaApi, what: &str, kind: &str) -> Response {
 }
 
 fn bad_body(api: &OktaApi) -> Response {
-    error(
-        &api.shared,
-        StatusCode::BAD_REQUEST,
-        "E0000003",
-        "The request body was not well-formed.",
-        &[],
-    )
+    error(&api.shared, StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.", &[])
 }
 
 fn parse_body(body: &Bytes) -> Option<Map<String, Value>> {
@@ -72,19 +61,10 @@ fn page(
     default_limit: usize,
     max_limit: usize,
 ) -> Response {
-    let limit = first(q, "limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(default_limit)
-        .clamp(1, max_limit);
+    let limit = first(q, "limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(default_limit).clamp(1, max_limit);
     let after = first(q, "after").unwrap_or("");
-    let start = if after.is_empty() {
-        0
-    } else {
-        items
-            .iter()
-            .position(|(id, _)| id.as_str() > after)
-            .unwrap_or(items.len())
-    };
+    let start =
+        if after.is_empty() { 0 } else { items.iter().position(|(id, _)| id.as_str() > after).unwrap_or(items.len()) };
     let slice: Vec<&(String, Value)> = items.iter().skip(start).take(limit).collect();
     let more = start + slice.len() < items.len();
     let base = &api.shared.urls.okta;
@@ -97,42 +77,20 @@ fn page(
             s.append_pair("after", a);
         }
         let s = s.finish();
-        if s.is_empty() {
-            format!("{base}{path}")
-        } else {
-            format!("{base}{path}?{s}")
-        }
+        if s.is_empty() { format!("{base}{path}") } else { format!("{base}{path}?{s}") }
     };
     let body = Value::Array(slice.iter().map(|(_, v)| v.clone()).collect());
     let mut r = ok(body);
-    let self_q = if after.is_empty() {
-        query(None)
-    } else {
-        query(Some(after))
-    };
-    web::append(
-        r.headers_mut(),
-        "link",
-        &format!("<{self_q}>; rel=\"self\""),
-    );
+    let self_q = if after.is_empty() { query(None) } else { query(Some(after)) };
+    web::append(r.headers_mut(), "link", &format!("<{self_q}>; rel=\"self\""));
     if more && let Some((last, _)) = slice.last() {
-        web::append(
-            r.headers_mut(),
-            "link",
-            &format!("<{}>; rel=\"next\"", query(Some(last))),
-        );
+        web::append(r.headers_mut(), "link", &format!("<{}>; rel=\"next\"", query(Some(last))));
     }
     r
 }
 
 pub async fn not_found(State(api): Api) -> Response {
-    error(
-        &api.shared,
-        StatusCode::NOT_FOUND,
-        "E0000022",
-        "The endpoint does not support the provided HTTP method",
-        &[],
-    )
+    error(&api.shared, StatusCode::NOT_FOUND, "E0000022", "The endpoint does not support the provided HTTP method", &[])
 }
 
 pub async fn create_user(
@@ -157,11 +115,7 @@ pub async fn create_user(
     };
     let mut causes = Vec::new();
     for field in ["login", "email", "firstName", "lastName"] {
-        if profile
-            .get(field)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        if profile.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
             causes.push(format!("{field}: The field cannot be left blank"));
         }
     }
@@ -190,11 +144,7 @@ pub async fn create_user(
     let group_ids: Vec<String> = body
         .get("groupIds")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     let now = api.shared.now();
     let (resp, jobs) = {
@@ -207,10 +157,7 @@ pub async fn create_user(
                 StatusCode::BAD_REQUEST,
                 "E0000001",
                 "Api validation failed: login",
-                &[
-                    "login: An object with this field already exists in the current organization"
-                        .into(),
-                ],
+                &["login: An object with this field already exists in the current organization".into()],
             );
         }
         if let Some(g) = group_ids.iter().find(|g| !t.okta.groups.contains_key(*g)) {
@@ -225,12 +172,7 @@ pub async fn create_user(
             );
         }
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
-        let new = NewUser {
-            profile,
-            activate,
-            with_password,
-            group_ids,
-        };
+        let new = NewUser { profile, activate, with_password, group_ids };
         let (user, jobs) = okta.create_user(rng, now, &tx(&ctx), new);
         (user_json(&user, &api.shared.urls.okta), jobs)
     };
@@ -298,19 +240,12 @@ pub async fn update_user(
                 StatusCode::BAD_REQUEST,
                 "E0000001",
                 "Api validation failed: login",
-                &[
-                    "login: An object with this field already exists in the current organization"
-                        .into(),
-                ],
+                &["login: An object with this field already exists in the current organization".into()],
             );
         }
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
         let jobs = okta.update_profile(rng, now, &tx(&ctx), &user.id, changes);
-        let u = okta
-            .users
-            .get(&user.id)
-            .map(|u| user_json(u, &api.shared.urls.okta))
-            .unwrap_or(Value::Null);
+        let u = okta.users.get(&user.id).map(|u| user_json(u, &api.shared.urls.okta)).unwrap_or(Value::Null);
         (u, jobs)
     };
     provisioner::enqueue(&api.shared, jobs);
@@ -331,9 +266,7 @@ pub async fn lifecycle(
         };
         let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
         match action.as_str() {
-            "deactivate" if user.status != "DEPROVISIONED" => {
-                okta.deactivate(rng, now, &tx(&ctx), &user.id)
-            }
+            "deactivate" if user.status != "DEPROVISIONED" => okta.deactivate(rng, now, &tx(&ctx), &user.id),
             "activate" if matches!(user.status.as_str(), "STAGED" | "DEPROVISIONED") => {
                 okta.activate(rng, now, &tx(&ctx), &user.id)
             }
@@ -358,11 +291,7 @@ pub async fn lifecycle(
     ok(json!({}))
 }
 
-pub async fn delete_user(
-    State(api): Api,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn delete_user(State(api): Api, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Response {
     let now = api.shared.now();
     let jobs = {
         let mut t = api.shared.tenant();
@@ -390,13 +319,7 @@ pub async fn list_users(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let expr = first(&q, "search").or_else(|| first(&q, "filter"));
     let parsed = match expr.map(filter::parse) {
         Some(Err(e)) => {
-            return error(
-                &api.shared,
-                StatusCode::BAD_REQUEST,
-                "E0000053",
-                "Invalid search criteria.",
-                &[e],
-            );
+            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]);
         }
         Some(Ok(f)) => Some(f),
         None => None,
@@ -443,13 +366,7 @@ pub async fn list_groups(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let search = match first(&q, "search").map(filter::parse) {
         Some(Err(e)) => {
-            return error(
-                &api.shared,
-                StatusCode::BAD_REQUEST,
-                "E0000053",
-                "Invalid search criteria.",
-                &[e],
-            );
+            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]);
         }
         Some(Ok(f)) => Some(f),
         None => None,
@@ -460,35 +377,19 @@ pub async fn list_groups(State(api): Api, RawQuery(q): RawQuery) -> Response {
         t.okta
             .groups
             .values()
-            .filter(|g| {
-                prefix
-                    .as_ref()
-                    .is_none_or(|p| g.name.to_lowercase().starts_with(p))
-            })
+            .filter(|g| prefix.as_ref().is_none_or(|p| g.name.to_lowercase().starts_with(p)))
             .map(|g| (g.id.clone(), group_json(g, &api.shared.urls.okta)))
             .filter(|(_, v)| search.as_ref().is_none_or(|f| f.matches(v)))
             .collect()
     };
-    page(
-        &api,
-        "/api/v1/groups",
-        &q,
-        items,
-        if prefix.is_some() { 300 } else { 10_000 },
-        10_000,
-    )
+    page(&api, "/api/v1/groups", &q, items, if prefix.is_some() { 300 } else { 10_000 }, 10_000)
 }
 
 pub async fn create_group(State(api): Api, body: Bytes) -> Response {
     let Some(body) = parse_body(&body) else {
         return bad_body(&api);
     };
-    let name = body
-        .get("profile")
-        .and_then(|p| p.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let name = body.get("profile").and_then(|p| p.get("name")).and_then(Value::as_str).unwrap_or("").to_string();
     if name.is_empty() {
         return error(
             &api.shared,
@@ -498,12 +399,8 @@ pub async fn create_group(State(api): Api, body: Bytes) -> Response {
             &["name: The field cannot be left blank".into()],
         );
     }
-    let description = body
-        .get("profile")
-        .and_then(|p| p.get("description"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let description =
+        body.get("profile").and_then(|p| p.get("description")).and_then(Value::as_str).unwrap_or("").to_string();
     let now = api.shared.now();
     let mut t = api.shared.tenant();
     if t.okta.group_by_name(&name).is_some() {
@@ -547,11 +444,7 @@ pub async fn get_group(State(api): Api, Path(id): Path<String>) -> Response {
     }
 }
 
-pub async fn group_users(
-    State(api): Api,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Response {
+pub async fn group_users(State(api): Api, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let items: Option<Vec<(String, Value)>> = {
         let t = api.shared.tenant();
@@ -564,14 +457,7 @@ pub async fn group_users(
         })
     };
     match items {
-        Some(items) => page(
-            &api,
-            &format!("/api/v1/groups/{id}/users"),
-            &q,
-            items,
-            1000,
-            1000,
-        ),
+        Some(items) => page(&api, &format!("/api/v1/groups/{id}/users"), &q, items, 1000, 1000),
         None => not_found_user(&api, &id, "UserGroup"),
     }
 }
@@ -621,13 +507,8 @@ pub async fn group_apps(State(api): Api, Path(id): Path<String>) -> Response {
         drop(t);
         return not_found_user(&api, &id, "UserGroup");
     }
-    let apps: Vec<Value> = t
-        .okta
-        .apps
-        .iter()
-        .filter(|a| a.groups.contains(&id))
-        .map(|a| app_json(a, &api.shared.urls.okta))
-        .collect();
+    let apps: Vec<Value> =
+        t.okta.apps.iter().filter(|a| a.groups.contains(&id)).map(|a| app_json(a, &api.shared.urls.okta)).collect();
     drop(t);
     ok(Value::Array(apps))
 }
@@ -637,13 +518,7 @@ pub async fn list_apps(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let f = match first(&q, "filter").map(filter::parse) {
         Some(Err(e)) => {
-            return error(
-                &api.shared,
-                StatusCode::BAD_REQUEST,
-                "E0000053",
-                "Invalid search criteria.",
-                &[e],
-            );
+            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]);
         }
         Some(Ok(f)) => Some(f),
         None => None,
@@ -667,12 +542,7 @@ pub async fn list_apps(State(api): Api, RawQuery(q): RawQuery) -> Response {
 
 pub async fn get_app(State(api): Api, Path(id): Path<String>) -> Response {
     let t = api.shared.tenant();
-    let app = t
-        .okta
-        .apps
-        .iter()
-        .find(|a| a.id == id)
-        .map(|a| app_json(a, &api.shared.urls.okta));
+    let app = t.okta.apps.iter().find(|a| a.id == id).map(|a| app_json(a, &api.shared.urls.okta));
     drop(t);
     match app {
         Some(a) => ok(a),
@@ -695,23 +565,12 @@ pub async fn app_users(State(api): Api, Path(id): Path<String>, RawQuery(q): Raw
         .map(|au| (au.user_id.clone(), app_user_json(au, &api.shared.urls.okta)))
         .collect();
     drop(t);
-    page(
-        &api,
-        &format!("/api/v1/apps/{id}/users"),
-        &q,
-        items,
-        50,
-        500,
-    )
+    page(&api, &format!("/api/v1/apps/{id}/users"), &q, items, 50, 500)
 }
 
 pub async fn app_user(State(api): Api, Path((id, uid)): Path<(String, String)>) -> Response {
     let t = api.shared.tenant();
-    let au = t
-        .okta
-        .app_users
-        .get(&(id.clone(), uid.clone()))
-        .map(|au| app_user_json(au, &api.shared.urls.okta));
+    let au = t.okta.app_users.get(&(id.clone(), uid.clone())).map(|au| app_user_json(au, &api.shared.urls.okta));
     drop(t);
     match au {
         Some(a) => ok(a),

@@ -44,52 +44,26 @@ pub struct Ctx {
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    let api = Arc::new(OktaApi {
-        shared,
-        buckets: Mutex::new(HashMap::new()),
-        oauth: oauth::OAuth::default(),
-    });
+    let api = Arc::new(OktaApi { shared, buckets: Mutex::new(HashMap::new()), oauth: oauth::OAuth::default() });
     // The token endpoint sits outside the gate: it authenticates with the client
     // assertion, not an API token.
-    let token = Router::new()
-        .route("/oauth2/v1/token", post(oauth::token))
-        .with_state(api.clone());
+    let token = Router::new().route("/oauth2/v1/token", post(oauth::token)).with_state(api.clone());
     Router::new()
-        .route(
-            "/api/v1/users",
-            get(handlers::list_users).post(handlers::create_user),
-        )
-        .route(
-            "/api/v1/users/{id}",
-            get(handlers::get_user)
-                .post(handlers::update_user)
-                .delete(handlers::delete_user),
-        )
-        .route(
-            "/api/v1/users/{id}/lifecycle/{action}",
-            post(handlers::lifecycle),
-        )
+        .route("/api/v1/users", get(handlers::list_users).post(handlers::create_user))
+        .route("/api/v1/users/{id}", get(handlers::get_user).post(handlers::update_user).delete(handlers::delete_user))
+        .route("/api/v1/users/{id}/lifecycle/{action}", post(handlers::lifecycle))
         .route("/api/v1/users/{id}/groups", get(handlers::user_groups))
-        .route(
-            "/api/v1/groups",
-            get(handlers::list_groups).post(handlers::create_group),
-        )
+        .route("/api/v1/groups", get(handlers::list_groups).post(handlers::create_group))
         .route("/api/v1/groups/{id}", get(handlers::get_group))
         .route("/api/v1/groups/{id}/users", get(handlers::group_users))
-        .route(
-            "/api/v1/groups/{id}/users/{uid}",
-            put(handlers::add_member).delete(handlers::remove_member),
-        )
+        .route("/api/v1/groups/{id}/users/{uid}", put(handlers::add_member).delete(handlers::remove_member))
         .route("/api/v1/groups/{id}/apps", get(handlers::group_apps))
         .route("/api/v1/apps", get(handlers::list_apps))
         .route("/api/v1/apps/{id}", get(handlers::get_app))
         .route("/api/v1/apps/{id}/users", get(handlers::app_users))
         .route("/api/v1/apps/{id}/users/{uid}", get(handlers::app_user))
         .route("/api/v1/apps/{id}/groups", get(handlers::app_groups))
-        .route(
-            "/api/v1/apps/{id}/group-push/mappings",
-            get(handlers::push_mappings),
-        )
+        .route("/api/v1/apps/{id}/group-push/mappings", get(handlers::push_mappings))
         .route("/api/v1/logs", get(syslog::logs))
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(api.clone(), gate))
@@ -98,13 +72,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Okta's error body. `errorLink` repeats the code; `errorCauses` may be empty.
-pub fn error(
-    shared: &Shared,
-    status: StatusCode,
-    code: &str,
-    summary: &str,
-    causes: &[String],
-) -> Response {
+pub fn error(shared: &Shared, status: StatusCode, code: &str, summary: &str, causes: &[String]) -> Response {
     let error_id = shared.tenant().rng.okta_error_id();
     let causes: Vec<_> = causes.iter().map(|c| json!({"errorSummary": c})).collect();
     web::json(
@@ -134,34 +102,20 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
     let endpoint = format!(
         "{} {}",
         req.method(),
-        req.extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str())
-            .unwrap_or(req.uri().path())
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str()).unwrap_or(req.uri().path())
     );
     let hit = web::pre(&shared, System::Okta, &endpoint).await;
     let request_id = shared.tenant().rng.request_id();
     let now = shared.now();
     let faults = shared.faults().okta;
     let bucket = bucket_of(req.uri().path());
-    let limit = if bucket == "logs" {
-        faults.logs_rate_limit
-    } else {
-        faults.rate_limit
-    };
-    let window =
-        chrono::Duration::from_std(faults.rate_window.0).unwrap_or(chrono::Duration::seconds(60));
+    let limit = if bucket == "logs" { faults.logs_rate_limit } else { faults.rate_limit };
+    let window = chrono::Duration::from_std(faults.rate_window.0).unwrap_or(chrono::Duration::seconds(60));
     let (remaining, reset, exhausted) = {
         let mut buckets = api.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let b = buckets.entry(bucket).or_insert(Bucket {
-            window_start: now,
-            used: 0,
-        });
+        let b = buckets.entry(bucket).or_insert(Bucket { window_start: now, used: 0 });
         if now >= b.window_start + window {
-            *b = Bucket {
-                window_start: now,
-                used: 0,
-            };
+            *b = Bucket { window_start: now, used: 0 };
         }
         let exhausted = b.used >= limit;
         if !exhausted {
@@ -187,16 +141,8 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
         error(&shared, status, "E0000009", "Internal Server Error", &[])
     } else {
         let actor = authn.unwrap_or_else(|_| Actor::system());
-        let uri = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default();
-        req.extensions_mut().insert(Ctx {
-            request_id: request_id.clone(),
-            actor,
-            uri,
-        });
+        let uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+        req.extensions_mut().insert(Ctx { request_id: request_id.clone(), actor, uri });
         next.run(req).await
     };
     let throttled = resp.status() == StatusCode::TOO_MANY_REQUESTS;
@@ -204,11 +150,7 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
     web::set(h, "date", &web::http_date(now));
     web::set(h, "x-okta-request-id", &request_id);
     web::set(h, "x-rate-limit-limit", &limit.to_string());
-    web::set(
-        h,
-        "x-rate-limit-remaining",
-        &if throttled { 0 } else { remaining }.to_string(),
-    );
+    web::set(h, "x-rate-limit-remaining", &if throttled { 0 } else { remaining }.to_string());
     web::set(h, "x-rate-limit-reset", &reset.to_string());
     web::set(h, "cache-control", "no-cache, no-store");
     resp
@@ -219,13 +161,7 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
 fn authenticate(api: &OktaApi, req: &Request) -> Result<Actor, Response> {
     let shared = &api.shared;
     let unauthorized = |why: Option<&str>| {
-        let mut r = error(
-            shared,
-            StatusCode::UNAUTHORIZED,
-            "E0000011",
-            "Invalid token provided",
-            &[],
-        );
+        let mut r = error(shared, StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided", &[]);
         if let Some(why) = why {
             web::set(
                 r.headers_mut(),
@@ -235,22 +171,13 @@ fn authenticate(api: &OktaApi, req: &Request) -> Result<Actor, Response> {
         }
         r
     };
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some((scheme, token)) = header.split_once(' ') else {
         return Err(unauthorized(None));
     };
     if scheme.eq_ignore_ascii_case("SSWS") {
         return if token == shared.id.okta_token {
-            Ok(shared
-                .tenant()
-                .okta
-                .admin
-                .clone()
-                .unwrap_or_else(Actor::system))
+            Ok(shared.tenant().okta.admin.clone().unwrap_or_else(Actor::system))
         } else {
             Err(unauthorized(None))
         };
@@ -270,19 +197,10 @@ fn authenticate(api: &OktaApi, req: &Request) -> Result<Actor, Response> {
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| unauthorized(Some("The DPoP proof JWT header is missing.")))?;
             let htu = format!("{}{}", shared.urls.okta, req.uri().path());
-            match oauth::verify_proof(
-                api,
-                proof,
-                req.method().as_str(),
-                &htu,
-                Some(&oauth::ath(token)),
-                false,
-            ) {
+            match oauth::verify_proof(api, proof, req.method().as_str(), &htu, Some(&oauth::ath(token)), false) {
                 Ok(k) if &k == jkt => {}
                 Ok(_) => {
-                    return Err(unauthorized(Some(
-                        "The DPoP proof key does not match the access token.",
-                    )));
+                    return Err(unauthorized(Some("The DPoP proof key does not match the access token.")));
                 }
                 Err(oauth::ProofError::Invalid(m)) => return Err(unauthorized(Some(&m))),
                 Err(oauth::ProofError::NeedNonce) => {
@@ -295,11 +213,7 @@ fn authenticate(api: &OktaApi, req: &Request) -> Result<Actor, Response> {
         _ => return Err(unauthorized(None)),
     }
     let (need, also) = oauth::needed_scope(req.method(), req.uri().path());
-    if !issued
-        .scopes
-        .iter()
-        .any(|s| s == need || Some(s.as_str()) == also)
-    {
+    if !issued.scopes.iter().any(|s| s == need || Some(s.as_str()) == also) {
         let mut r = error(
             shared,
             StatusCode::FORBIDDEN,

@@ -51,19 +51,12 @@ pub struct Issued {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    web::json(
-        status,
-        &json!({"error": error, "error_description": description}),
-        "application/json",
-    )
+    web::json(status, &json!({"error": error, "error_description": description}), "application/json")
 }
 
 impl OAuth {
     fn fresh(&self, jti: &str) -> bool {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(jti.to_string())
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(jti.to_string())
     }
 
     fn nonce(&self, api: &OktaApi) -> String {
@@ -75,11 +68,7 @@ impl OAuth {
     }
 
     pub fn token(&self, token: &str) -> Option<Issued> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .cloned()
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
     }
 }
 
@@ -99,21 +88,15 @@ pub fn verify_proof(
     need_nonce: bool,
 ) -> Result<String, ProofError> {
     let bad = |m: &str| ProofError::Invalid(m.to_string());
-    let jwt = jwt::decode(proof)
-        .map_err(|e| ProofError::Invalid(format!("The DPoP proof JWT is malformed: {e}")))?;
+    let jwt = jwt::decode(proof).map_err(|e| ProofError::Invalid(format!("The DPoP proof JWT is malformed: {e}")))?;
     if jwt.header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(bad("The DPoP proof JWT typ header must be 'dpop+jwt'."));
     }
-    let jwk = jwt
-        .header
-        .get("jwk")
-        .cloned()
-        .ok_or_else(|| bad("The DPoP proof JWT header has no jwk."))?;
+    let jwk = jwt.header.get("jwk").cloned().ok_or_else(|| bad("The DPoP proof JWT header has no jwk."))?;
     if jwk.get("d").is_some() {
         return Err(bad("The DPoP proof jwk must be a public key."));
     }
-    jwt.verify(&jwk)
-        .map_err(|_| bad("The DPoP proof JWT signature is invalid."))?;
+    jwt.verify(&jwk).map_err(|_| bad("The DPoP proof JWT signature is invalid."))?;
     let claim = |k: &str| jwt.claims.get(k).and_then(Value::as_str);
     if claim("htm") != Some(htm) {
         return Err(bad("The DPoP proof htm does not match the request method."));
@@ -121,11 +104,7 @@ pub fn verify_proof(
     if claim("htu") != Some(htu) {
         return Err(bad("The DPoP proof htu does not match the request URL."));
     }
-    let iat = jwt
-        .claims
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| bad("The DPoP proof has no iat."))?;
+    let iat = jwt.claims.get("iat").and_then(Value::as_i64).ok_or_else(|| bad("The DPoP proof has no iat."))?;
     if (Utc::now().timestamp() - iat).abs() > SKEW_SECS {
         return Err(bad("The DPoP proof iat is outside the allowed window."));
     }
@@ -156,10 +135,8 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
             "The authorization grant type is not supported by the authorization server.",
         );
     }
-    let (Some(JWT_BEARER), Some(assertion)) = (
-        first(&form, "client_assertion_type"),
-        first(&form, "client_assertion"),
-    ) else {
+    let (Some(JWT_BEARER), Some(assertion)) = (first(&form, "client_assertion_type"), first(&form, "client_assertion"))
+    else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -179,9 +156,7 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
         return invalid("The client_assertion iss and sub must both be the client_id.");
     }
     if claim("aud") != Some(token_url.as_str()) {
-        return invalid(
-            "The audience claim for client_assertion must be the endpoint invoked for the request.",
-        );
+        return invalid("The audience claim for client_assertion must be the endpoint invoked for the request.");
     }
     if let Some(kid) = jwt.header.get("kid").and_then(Value::as_str)
         && kid != keys.okta_key_id
@@ -195,9 +170,7 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
     match jwt.claims.get("exp").and_then(Value::as_i64) {
         Some(exp) if exp + SKEW_SECS >= now_real && exp <= now_real + 3600 + SKEW_SECS => {}
         _ => {
-            return invalid(
-                "The client_assertion token is expired, or its exp is more than one hour away.",
-            );
+            return invalid("The client_assertion token is expired, or its exp is more than one hour away.");
         }
     }
     if let Some(jti) = claim("jti")
@@ -206,11 +179,7 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
         return invalid("The client_assertion token has already been used.");
     }
     // Scopes: each must be granted to the app.
-    let requested: Vec<String> = first(&form, "scope")
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let requested: Vec<String> = first(&form, "scope").unwrap_or("").split_whitespace().map(str::to_string).collect();
     if requested.is_empty() {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -218,16 +187,9 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
             "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
         );
     }
-    let denied: Vec<&String> = requested
-        .iter()
-        .filter(|s| !GRANTED.contains(&s.as_str()))
-        .collect();
+    let denied: Vec<&String> = requested.iter().filter(|s| !GRANTED.contains(&s.as_str())).collect();
     if !denied.is_empty() {
-        let list = denied
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = denied.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -239,11 +201,7 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
     let require = api.shared.faults().okta.dpop;
     let jkt = match headers.get("dpop").and_then(|v| v.to_str().ok()) {
         None if require => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_dpop_proof",
-                "The DPoP proof JWT header is missing.",
-            );
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", "The DPoP proof JWT header is missing.");
         }
         None => None,
         Some(proof) => match verify_proof(&api, proof, "POST", &token_url, None, true) {
@@ -272,11 +230,7 @@ pub async fn token(State(api): State<Arc<OktaApi>>, headers: HeaderMap, body: By
         scopes: requested.clone(),
         jkt: jkt.clone(),
     };
-    api.oauth
-        .tokens
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(access.clone(), issued);
+    api.oauth.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(access.clone(), issued);
     let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
     web::json(
         StatusCode::OK,

@@ -26,23 +26,12 @@ pub struct OktaUser {
 
 impl OktaUser {
     pub fn login(&self) -> &str {
-        self.profile
-            .get("login")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        self.profile.get("login").and_then(Value::as_str).unwrap_or("")
     }
 
     pub fn display_name(&self) -> String {
-        let first = self
-            .profile
-            .get("firstName")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let last = self
-            .profile
-            .get("lastName")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let first = self.profile.get("firstName").and_then(Value::as_str).unwrap_or("");
+        let last = self.profile.get("lastName").and_then(Value::as_str).unwrap_or("");
         format!("{first} {last}").trim().to_string()
     }
 
@@ -161,62 +150,38 @@ fn event_meta(event_type: &str) -> (&'static str, &'static str) {
     match event_type {
         "user.lifecycle.create" => ("core.user.config.user_creation.success", "Create Okta user"),
         "user.lifecycle.activate" => ("core.user.config.user_activated", "Activate Okta user"),
-        "user.lifecycle.deactivate" => {
-            ("core.user.config.user_deactivated", "Deactivate Okta User")
+        "user.lifecycle.deactivate" => ("core.user.config.user_deactivated", "Deactivate Okta User"),
+        "user.lifecycle.reactivate" => ("core.user.config.user_reactivated", "Reactivate Okta user"),
+        "user.lifecycle.delete.initiated" => ("core.user.config.user_status.delete.initiated", "Delete Okta user"),
+        "user.lifecycle.delete.completed" => {
+            ("core.user.config.user_status.delete.completed", "Delete Okta user completed")
         }
-        "user.lifecycle.reactivate" => {
-            ("core.user.config.user_reactivated", "Reactivate Okta user")
-        }
-        "user.lifecycle.delete.initiated" => (
-            "core.user.config.user_status.delete.initiated",
-            "Delete Okta user",
-        ),
-        "user.lifecycle.delete.completed" => (
-            "core.user.config.user_status.delete.completed",
-            "Delete Okta user completed",
-        ),
-        "user.account.update_profile" => (
-            "core.user.config.profile_update.success",
-            "Update user profile for Okta",
-        ),
+        "user.account.update_profile" => ("core.user.config.profile_update.success", "Update user profile for Okta"),
         "user.session.clear" => ("core.user_auth.session_clear", "Clear user session"),
-        "group.user_membership.add" => (
-            "core.user_group_member.user_add",
-            "Add user to group membership",
-        ),
-        "group.user_membership.remove" => (
-            "core.user_group_member.user_remove",
-            "Remove user from group membership",
-        ),
-        "application.user_membership.add" => (
-            "app.generic.provision.assign_user_to_app",
-            "Add user to application membership",
-        ),
-        "application.user_membership.remove" => (
-            "app.generic.provision.deactivate_user_from_app",
-            "Remove users application membership",
-        ),
-        "application.provision.user.push" => (
-            "app.user_management.push_new_user",
-            "Push new user to external application",
-        ),
-        "application.provision.user.push_profile" => (
-            "app.user_management.push_profile_success",
-            "Push user's profile to external application",
-        ),
-        "application.provision.user.deactivate" => (
-            "app.user_management.deactivate_user",
-            "Push user deactivation to external application",
-        ),
+        "group.user_membership.add" => ("core.user_group_member.user_add", "Add user to group membership"),
+        "group.user_membership.remove" => ("core.user_group_member.user_remove", "Remove user from group membership"),
+        "application.user_membership.add" => {
+            ("app.generic.provision.assign_user_to_app", "Add user to application membership")
+        }
+        "application.user_membership.remove" => {
+            ("app.generic.provision.deactivate_user_from_app", "Remove users application membership")
+        }
+        "application.provision.user.push" => {
+            ("app.user_management.push_new_user", "Push new user to external application")
+        }
+        "application.provision.user.push_profile" => {
+            ("app.user_management.push_profile_success", "Push user's profile to external application")
+        }
+        "application.provision.user.deactivate" => {
+            ("app.user_management.deactivate_user", "Push user deactivation to external application")
+        }
         // Legacy type and wording inferred (not seen in public samples).
-        "application.provision.user.reactivate" => (
-            "app.user_management.reactivate_user",
-            "Reactivate user in external application",
-        ),
-        "application.provision.group_push.push_memberships" => (
-            "app.user_management.push_group_memberships",
-            "Push group memberships to external application",
-        ),
+        "application.provision.user.reactivate" => {
+            ("app.user_management.reactivate_user", "Reactivate user in external application")
+        }
+        "application.provision.group_push.push_memberships" => {
+            ("app.user_management.push_group_memberships", "Push group memberships to external application")
+        }
         _ => ("", ""),
     }
 }
@@ -225,9 +190,7 @@ impl Okta {
     pub fn user(&self, id_or_login: &str) -> Option<&OktaUser> {
         self.users.get(id_or_login).or_else(|| {
             let needle = id_or_login.to_lowercase();
-            self.users
-                .values()
-                .find(|u| u.login().to_lowercase() == needle)
+            self.users.values().find(|u| u.login().to_lowercase() == needle)
         })
     }
 
@@ -303,28 +266,13 @@ impl Okta {
             "target": targets,
         });
         let seq = self.log.last().map(|e| e.seq + 1).unwrap_or(1);
-        self.log.push(LogEntry {
-            seq,
-            published: at,
-            event,
-        });
+        self.log.push(LogEntry { seq, published: at, event });
     }
 
     /// Creates a user (ACTIVE when activated with a password, PROVISIONED without one,
     /// else STAGED) in the given groups.
-    pub fn create_user(
-        &mut self,
-        rng: &mut Rng,
-        now: DateTime<Utc>,
-        tx: &Tx,
-        new: NewUser,
-    ) -> (OktaUser, Vec<Job>) {
-        let NewUser {
-            profile,
-            activate,
-            with_password,
-            group_ids,
-        } = new;
+    pub fn create_user(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, new: NewUser) -> (OktaUser, Vec<Job>) {
+        let NewUser { profile, activate, with_password, group_ids } = new;
         let id = rng.okta_id("00u");
         let status = match (activate, with_password) {
             (true, true) => "ACTIVE",
@@ -342,25 +290,9 @@ impl Okta {
             profile,
         };
         self.users.insert(id.clone(), user.clone());
-        self.log(
-            rng,
-            now,
-            "user.lifecycle.create",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
+        self.log(rng, now, "user.lifecycle.create", tx, vec![Self::user_target(&user)], "SUCCESS", None);
         if activate {
-            self.log(
-                rng,
-                now,
-                "user.lifecycle.activate",
-                tx,
-                vec![Self::user_target(&user)],
-                "SUCCESS",
-                None,
-            );
+            self.log(rng, now, "user.lifecycle.activate", tx, vec![Self::user_target(&user)], "SUCCESS", None);
         }
         let mut jobs = Vec::new();
         for gid in &group_ids {
@@ -389,15 +321,7 @@ impl Okta {
         }
         user.last_updated = now;
         let user = user.clone();
-        self.log(
-            rng,
-            now,
-            "user.account.update_profile",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
+        self.log(rng, now, "user.account.update_profile", tx, vec![Self::user_target(&user)], "SUCCESS", None);
         let mut jobs = Vec::new();
         for app in &self.apps {
             let Some(leg) = app.leg else { continue };
@@ -419,24 +343,8 @@ impl Okta {
         user.status_changed = Some(now);
         user.last_updated = now;
         let user = user.clone();
-        self.log(
-            rng,
-            now,
-            "user.lifecycle.deactivate",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
-        self.log(
-            rng,
-            now,
-            "user.session.clear",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
+        self.log(rng, now, "user.lifecycle.deactivate", tx, vec![Self::user_target(&user)], "SUCCESS", None);
+        self.log(rng, now, "user.session.clear", tx, vec![Self::user_target(&user)], "SUCCESS", None);
         self.sync_assignments(rng, now, tx, id)
     }
 
@@ -450,15 +358,7 @@ impl Okta {
         user.status_changed = Some(now);
         user.last_updated = now;
         let user = user.clone();
-        self.log(
-            rng,
-            now,
-            "user.lifecycle.activate",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
+        self.log(rng, now, "user.lifecycle.activate", tx, vec![Self::user_target(&user)], "SUCCESS", None);
         self.sync_assignments(rng, now, tx, id)
     }
 
@@ -467,28 +367,12 @@ impl Okta {
         let Some(user) = self.users.remove(id) else {
             return;
         };
-        self.log(
-            rng,
-            now,
-            "user.lifecycle.delete.initiated",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
+        self.log(rng, now, "user.lifecycle.delete.initiated", tx, vec![Self::user_target(&user)], "SUCCESS", None);
         for g in self.groups.values_mut() {
             g.members.remove(id);
         }
         self.app_users.retain(|(_, uid), _| uid != id);
-        self.log(
-            rng,
-            now,
-            "user.lifecycle.delete.completed",
-            tx,
-            vec![Self::user_target(&user)],
-            "SUCCESS",
-            None,
-        );
+        self.log(rng, now, "user.lifecycle.delete.completed", tx, vec![Self::user_target(&user)], "SUCCESS", None);
     }
 
     pub fn add_member(
@@ -499,8 +383,7 @@ impl Okta {
         group_id: &str,
         user_id: &str,
     ) -> Vec<Job> {
-        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id))
-        else {
+        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id)) else {
             return vec![];
         };
         if !group.members.insert(user_id.to_string()) {
@@ -530,8 +413,7 @@ impl Okta {
         group_id: &str,
         user_id: &str,
     ) -> Vec<Job> {
-        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id))
-        else {
+        let (Some(group), Some(user)) = (self.groups.get_mut(group_id), self.users.get(user_id)) else {
             return vec![];
         };
         if !group.members.remove(user_id) {
@@ -556,28 +438,17 @@ impl Okta {
     }
 
     /// Group push: a membership change of a pushed group reaches each app that still has the user.
-    fn push_membership(
-        &self,
-        now: DateTime<Utc>,
-        group_id: &str,
-        user_id: &str,
-        add: bool,
-    ) -> Vec<Job> {
+    fn push_membership(&self, now: DateTime<Utc>, group_id: &str, user_id: &str, add: bool) -> Vec<Job> {
         let mut jobs = Vec::new();
         for app in &self.apps {
             let Some(leg) = app.leg else { continue };
             if !app.pushes.contains_key(group_id) {
                 continue;
             }
-            let assigned = self
-                .app_users
-                .get(&(app.id.clone(), user_id.to_string()))
-                .is_some_and(|a| a.status != "DEPROVISIONED");
-            let kind = if add {
-                JobKind::GroupAdd(group_id.to_string())
-            } else {
-                JobKind::GroupRemove(group_id.to_string())
-            };
+            let assigned =
+                self.app_users.get(&(app.id.clone(), user_id.to_string())).is_some_and(|a| a.status != "DEPROVISIONED");
+            let kind =
+                if add { JobKind::GroupAdd(group_id.to_string()) } else { JobKind::GroupRemove(group_id.to_string()) };
             if assigned || !add {
                 jobs.push(Job::new(leg, kind, user_id, now));
             }
@@ -587,35 +458,19 @@ impl Okta {
 
     /// Recomputes which apps a user is entitled to (through group assignment while not
     /// deprovisioned), adds or removes app users, and queues the pushes that follow.
-    pub fn sync_assignments(
-        &mut self,
-        rng: &mut Rng,
-        now: DateTime<Utc>,
-        tx: &Tx,
-        user_id: &str,
-    ) -> Vec<Job> {
+    pub fn sync_assignments(&mut self, rng: &mut Rng, now: DateTime<Utc>, tx: &Tx, user_id: &str) -> Vec<Job> {
         let Some(user) = self.users.get(user_id).cloned() else {
             return vec![];
         };
-        let active = matches!(
-            user.status.as_str(),
-            "ACTIVE" | "PROVISIONED" | "RECOVERY" | "PASSWORD_EXPIRED" | "LOCKED_OUT"
-        );
+        let active =
+            matches!(user.status.as_str(), "ACTIVE" | "PROVISIONED" | "RECOVERY" | "PASSWORD_EXPIRED" | "LOCKED_OUT");
         let mut jobs = Vec::new();
         let apps = self.apps.clone();
         for app in &apps {
-            let entitled = active
-                && app.groups.iter().any(|g| {
-                    self.groups
-                        .get(g)
-                        .is_some_and(|g| g.members.contains(user_id))
-                });
+            let entitled =
+                active && app.groups.iter().any(|g| self.groups.get(g).is_some_and(|g| g.members.contains(user_id)));
             let key = (app.id.clone(), user_id.to_string());
-            let current = self
-                .app_users
-                .get(&key)
-                .filter(|a| a.status != "DEPROVISIONED")
-                .cloned();
+            let current = self.app_users.get(&key).filter(|a| a.status != "DEPROVISIONED").cloned();
             match (entitled, current) {
                 (true, None) => {
                     // A reactivated user gets its old AppUser back (same `0ua` id and
@@ -630,18 +485,8 @@ impl Okta {
                             None => rng.okta_id("0ua"),
                         },
                         external_id: old.and_then(|o| o.external_id),
-                        status: if app.leg.is_some() {
-                            "STAGED"
-                        } else {
-                            "ACTIVE"
-                        }
-                        .into(),
-                        sync_state: if app.leg.is_some() {
-                            "SYNCING"
-                        } else {
-                            "DISABLED"
-                        }
-                        .into(),
+                        status: if app.leg.is_some() { "STAGED" } else { "ACTIVE" }.into(),
+                        sync_state: if app.leg.is_some() { "SYNCING" } else { "DISABLED" }.into(),
                         scope: "GROUP".into(),
                         user_name: user.login().to_string(),
                         created: now,
@@ -707,25 +552,12 @@ impl Okta {
         let Some(mut au) = self.app_users.get(&key).cloned() else {
             return;
         };
-        let tx = Tx {
-            kind: "JOB",
-            id: rng.okta_id("xqw").to_lowercase(),
-            actor: Actor::system(),
-            uri: None,
-        };
+        let tx = Tx { kind: "JOB", id: rng.okta_id("xqw").to_lowercase(), actor: Actor::system(), uri: None };
         let (result, reason) = match &outcome {
             Ok(_) => ("SUCCESS", None),
             Err(reason) => ("FAILURE", Some(reason.clone())),
         };
-        self.log(
-            rng,
-            at,
-            event_type,
-            &tx,
-            Self::app_targets(&app, &au, &user),
-            result,
-            reason,
-        );
+        self.log(rng, at, event_type, &tx, Self::app_targets(&app, &au, &user), result, reason);
         match outcome {
             Ok(ext) => {
                 if let Some(ext) = ext {
@@ -759,12 +591,7 @@ impl Okta {
         let Some(group) = self.groups.get(group_id).cloned() else {
             return;
         };
-        let tx = Tx {
-            kind: "JOB",
-            id: rng.okta_id("xqw").to_lowercase(),
-            actor: Actor::system(),
-            uri: None,
-        };
+        let tx = Tx { kind: "JOB", id: rng.okta_id("xqw").to_lowercase(), actor: Actor::system(), uri: None };
         let targets = vec![
             Self::group_target(&group),
             json!({"id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.catalog_name, "detailEntry": null}),
@@ -773,15 +600,7 @@ impl Okta {
             Ok(()) => ("SUCCESS", None),
             Err(r) => ("FAILURE", Some(r)),
         };
-        self.log(
-            rng,
-            at,
-            "application.provision.group_push.push_memberships",
-            &tx,
-            targets,
-            result,
-            reason,
-        );
+        self.log(rng, at, "application.provision.group_push.push_memberships", &tx, targets, result, reason);
     }
 }
 
@@ -793,40 +612,25 @@ pub fn user_json(u: &OktaUser, base: &str) -> Value {
     let self_href = format!("{base}/api/v1/users/{}", u.id);
     let mut links = serde_json::Map::new();
     links.insert("self".into(), json!({"href": self_href}));
-    links.insert(
-        "schema".into(),
-        json!({"href": format!("{base}/api/v1/meta/schemas/user/oscLA2qou4n874OKI1d7")}),
-    );
-    links.insert(
-        "type".into(),
-        json!({"href": format!("{base}/api/v1/meta/types/user/{USER_TYPE_ID}")}),
-    );
+    links.insert("schema".into(), json!({"href": format!("{base}/api/v1/meta/schemas/user/oscLA2qou4n874OKI1d7")}));
+    links.insert("type".into(), json!({"href": format!("{base}/api/v1/meta/types/user/{USER_TYPE_ID}")}));
     let lifecycle: &[&str] = match u.status.as_str() {
         "DEPROVISIONED" => &["activate"],
         "STAGED" => &["activate"],
         _ => &["suspend", "deactivate"],
     };
     for action in lifecycle {
-        links.insert(
-            (*action).into(),
-            json!({"href": format!("{self_href}/lifecycle/{action}"), "method": "POST"}),
-        );
+        links.insert((*action).into(), json!({"href": format!("{self_href}/lifecycle/{action}"), "method": "POST"}));
     }
     // An active user with a password also links its credential operations.
     if u.status == "ACTIVE" {
         for (name, path) in [
             ("resetPassword", "lifecycle/reset_password"),
             ("expirePassword", "lifecycle/expire_password"),
-            (
-                "changeRecoveryQuestion",
-                "credentials/change_recovery_question",
-            ),
+            ("changeRecoveryQuestion", "credentials/change_recovery_question"),
             ("changePassword", "credentials/change_password"),
         ] {
-            links.insert(
-                name.into(),
-                json!({"href": format!("{self_href}/{path}"), "method": "POST"}),
-            );
+            links.insert(name.into(), json!({"href": format!("{self_href}/{path}"), "method": "POST"}));
         }
     }
     let email = u.attr("email").unwrap_or("");
@@ -897,12 +701,7 @@ pub fn app_user_json(au: &AppUser, base: &str) -> Value {
 pub fn app_json(app: &OktaApp, base: &str) -> Value {
     let mut features = vec![];
     if app.leg.is_some() {
-        features = vec![
-            "PUSH_NEW_USERS",
-            "PUSH_USER_DEACTIVATION",
-            "PUSH_PROFILE_UPDATES",
-            "GROUP_PUSH",
-        ];
+        features = vec!["PUSH_NEW_USERS", "PUSH_USER_DEACTIVATION", "PUSH_PROFILE_UPDATES", "GROUP_PUSH"];
     }
     json!({
         "id": app.id,

@@ -19,9 +19,7 @@ const RETENTION_DAYS: i64 = 90;
 const MAX_LOOKBACK_DAYS: i64 = 180;
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// The cursor: `<epoch ms>_<seq>` of the last event returned (opaque to clients).
@@ -36,34 +34,20 @@ fn parse_cursor(s: &str) -> Option<(i64, u64)> {
 
 pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Response {
     let q = q.as_deref().map(form_pairs).unwrap_or_default();
-    let bad = |summary: &str, cause: String| {
-        error(
-            &api.shared,
-            StatusCode::BAD_REQUEST,
-            "E0000001",
-            summary,
-            &[cause],
-        )
-    };
+    let bad = |summary: &str, cause: String| error(&api.shared, StatusCode::BAD_REQUEST, "E0000001", summary, &[cause]);
     let now = api.shared.now();
     let limit = match first(&q, "limit").map(str::parse::<i64>) {
         None => 100,
         Some(Ok(n)) if (0..=1000).contains(&n) => n as usize,
         Some(_) => {
-            return bad(
-                "Api validation failed: limit",
-                "limit: The limit must be between 0 and 1000".into(),
-            );
+            return bad("Api validation failed: limit", "limit: The limit must be between 0 and 1000".into());
         }
     };
     let until = match first(&q, "until") {
         Some(s) => match parse_time(s) {
             Some(t) => Some(t),
             None => {
-                return bad(
-                    "Api validation failed: until",
-                    format!("until: Invalid date format {s:?}"),
-                );
+                return bad("Api validation failed: until", format!("until: Invalid date format {s:?}"));
             }
         },
         None => None,
@@ -72,10 +56,7 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
         Some(s) => match parse_time(s) {
             Some(t) => Some(t),
             None => {
-                return bad(
-                    "Api validation failed: since",
-                    format!("since: Invalid date format {s:?}"),
-                );
+                return bad("Api validation failed: since", format!("since: Invalid date format {s:?}"));
             }
         },
         None => None,
@@ -93,35 +74,20 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
         None | Some("ASCENDING") => false,
         Some("DESCENDING") => true,
         Some(other) => {
-            return bad(
-                "Api validation failed: sortOrder",
-                format!("sortOrder: Invalid value {other:?}"),
-            );
+            return bad("Api validation failed: sortOrder", format!("sortOrder: Invalid value {other:?}"));
         }
     };
     let after = first(&q, "after");
     let after_pos = match after.map(parse_cursor) {
         Some(Some(c)) => Some(c),
         Some(None) => {
-            return error(
-                &api.shared,
-                StatusCode::BAD_REQUEST,
-                "E0000053",
-                "Invalid parameter: after",
-                &[],
-            );
+            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid parameter: after", &[]);
         }
         None => None,
     };
     let flt = match first(&q, "filter").map(filter::parse) {
         Some(Err(e)) => {
-            return error(
-                &api.shared,
-                StatusCode::BAD_REQUEST,
-                "E0000053",
-                "Invalid search criteria.",
-                &[e],
-            );
+            return error(&api.shared, StatusCode::BAD_REQUEST, "E0000053", "Invalid search criteria.", &[e]);
         }
         Some(Ok(f)) => {
             if f.paths().iter().any(|p| p == "published") {
@@ -142,9 +108,7 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
     // without `until` is bounded by now).
     let polling = until.is_none() && !descending;
     let until = until.unwrap_or(now);
-    let since = since
-        .unwrap_or(until - chrono::Duration::days(7))
-        .max(now - chrono::Duration::days(RETENTION_DAYS));
+    let since = since.unwrap_or(until - chrono::Duration::days(7)).max(now - chrono::Duration::days(RETENTION_DAYS));
 
     let (events, last, max_seq) = {
         let t = api.shared.tenant();
@@ -158,21 +122,11 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
             .filter(|e| polling || e.published <= until)
             .filter(|e| flt.as_ref().is_none_or(|f| f.matches(&e.event)))
             .filter(|e| {
-                keyword.as_ref().is_none_or(|k| {
-                    k.split_whitespace()
-                        .all(|w| e.event.to_string().to_lowercase().contains(w))
-                })
+                keyword
+                    .as_ref()
+                    .is_none_or(|k| k.split_whitespace().all(|w| e.event.to_string().to_lowercase().contains(w)))
             })
-            .map(|e| {
-                (
-                    e,
-                    if polling {
-                        (0, e.seq)
-                    } else {
-                        (e.published.timestamp_millis(), e.seq)
-                    },
-                )
-            })
+            .map(|e| (e, if polling { (0, e.seq) } else { (e.published.timestamp_millis(), e.seq) }))
             .collect();
         if descending {
             hits.reverse();
@@ -191,20 +145,13 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
         let more = start + page.len() < hits.len();
         let last = page.last().map(|(e, _)| cursor(e.published, e.seq));
         let events: Vec<Value> = page.iter().map(|(e, _)| e.event.clone()).collect();
-        (
-            events,
-            if polling || more { Some(last) } else { None },
-            max_seq,
-        )
+        (events, if polling || more { Some(last) } else { None }, max_seq)
     };
 
     let base = format!("{}/api/v1/logs", api.shared.urls.okta);
     let link = |drop_since: bool, after: Option<&str>| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in q
-            .iter()
-            .filter(|(k, _)| k != "after" && !(drop_since && k == "since"))
-        {
+        for (k, v) in q.iter().filter(|(k, _)| k != "after" && !(drop_since && k == "since")) {
             s.append_pair(k, v);
         }
         if let Some(a) = after {
@@ -213,31 +160,16 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
         format!("{base}?{}", s.finish())
     };
     let mut r = web::json(StatusCode::OK, &Value::Array(events), "application/json");
-    web::append(
-        r.headers_mut(),
-        "link",
-        &format!(
-            "<{}>; rel=\"self\"",
-            link(after.is_some() && polling, after)
-        ),
-    );
+    web::append(r.headers_mut(), "link", &format!("<{}>; rel=\"self\"", link(after.is_some() && polling, after)));
     match last {
         // Polling: always a next link; an empty page repeats the cursor it was given.
         Some(last) if polling => {
-            let next = last
-                .or_else(|| after.map(str::to_string))
-                .unwrap_or_else(|| cursor(now, max_seq));
-            web::append(
-                r.headers_mut(),
-                "link",
-                &format!("<{}>; rel=\"next\"", link(true, Some(&next))),
-            );
+            let next = last.or_else(|| after.map(str::to_string)).unwrap_or_else(|| cursor(now, max_seq));
+            web::append(r.headers_mut(), "link", &format!("<{}>; rel=\"next\"", link(true, Some(&next))));
         }
-        Some(Some(last)) => web::append(
-            r.headers_mut(),
-            "link",
-            &format!("<{}>; rel=\"next\"", link(false, Some(&last))),
-        ),
+        Some(Some(last)) => {
+            web::append(r.headers_mut(), "link", &format!("<{}>; rel=\"next\"", link(false, Some(&last))))
+        }
         _ => {}
     }
     r

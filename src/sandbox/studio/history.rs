@@ -68,22 +68,9 @@ impl Sim {
         self.queue.insert((when, self.n), step);
     }
 
-    pub fn join(
-        &mut self,
-        when: DateTime<Utc>,
-        profile: Map<String, Value>,
-        group_id: &str,
-        legs: [Duration; 2],
-    ) {
+    pub fn join(&mut self, when: DateTime<Utc>, profile: Map<String, Value>, group_id: &str, legs: [Duration; 2]) {
         let group_id = group_id.to_string();
-        self.at(
-            when,
-            Step::Join {
-                profile,
-                group_id,
-                legs,
-            },
-        );
+        self.at(when, Step::Join { profile, group_id, legs });
     }
 
     pub fn deactivate(&mut self, when: DateTime<Utc>, okta_id: &str, legs: [LegPlan; 2]) {
@@ -119,18 +106,9 @@ impl Sim {
 
     fn step(&mut self, t: &mut Tenant, faults: &Faults, when: DateTime<Utc>, step: Step) {
         match step {
-            Step::Join {
-                profile,
-                group_id,
-                legs,
-            } => {
+            Step::Join { profile, group_id, legs } => {
                 let tx = admin_tx(t, "/api/v1/users?activate=true".into());
-                let new = NewUser {
-                    profile,
-                    activate: true,
-                    with_password: true,
-                    group_ids: vec![group_id],
-                };
+                let new = NewUser { profile, activate: true, with_password: true, group_ids: vec![group_id] };
                 let (_, jobs) = t.okta.create_user(&mut t.rng, when, &tx, new);
                 for job in jobs {
                     // Group pushes follow the account they need, as in Okta's ordered queue.

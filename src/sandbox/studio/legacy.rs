@@ -60,25 +60,11 @@ fn person_name(t: &mut Tenant) -> (String, String, String) {
 
 /// Plants `n` console-made users, the direct assignments and `ops-breakglass`.
 /// `acquired` bounds their history: all of it predates Okta's arrival.
-pub fn plant(
-    t: &mut Tenant,
-    n: usize,
-    acquired: DateTime<Utc>,
-    admin_ps: &str,
-    other_ps: &[String],
-) -> Legacy {
-    let role = format!(
-        "AWSReservedSSO_AdministratorAccess_{}",
-        &t.rng.request_id()[..16]
-    );
-    let console = format!(
-        "arn:aws:sts::{}:assumed-role/{role}/admin@{DOMAIN}",
-        t.aws.account_id
-    );
-    let mut taken: BTreeSet<String> = ["jdoe", "m.kowalski.old", "ops-breakglass"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+pub fn plant(t: &mut Tenant, n: usize, acquired: DateTime<Utc>, admin_ps: &str, other_ps: &[String]) -> Legacy {
+    let role = format!("AWSReservedSSO_AdministratorAccess_{}", &t.rng.request_id()[..16]);
+    let console = format!("arn:aws:sts::{}:assumed-role/{role}/admin@{DOMAIN}", t.aws.account_id);
+    let mut taken: BTreeSet<String> =
+        ["jdoe", "m.kowalski.old", "ops-breakglass"].into_iter().map(String::from).collect();
     let mut names: Vec<(String, String, String)> = vec![
         ("jdoe".into(), "John".into(), "Doe".into()),
         ("m.kowalski.old".into(), "Marek".into(), "Kowalski".into()),
@@ -104,11 +90,7 @@ pub fn plant(
             (created + Duration::days(10 + t.rng.below(400) as i64)).min(acquired)
         };
         let id = t.rng.identity_center_id();
-        let display = if family == "service" {
-            user.clone()
-        } else {
-            format!("{given} {family}")
-        };
+        let display = if family == "service" { user.clone() } else { format!("{given} {family}") };
         t.aws.users.insert(
             id.clone(),
             IsUser {
@@ -145,12 +127,7 @@ pub fn plant(
     sets.push(admin_ps);
     for i in chosen {
         let ps = sets[t.rng.below(sets.len() as u64) as usize].to_string();
-        direct.push(assign(
-            t,
-            &unmappable[i].user_id,
-            &unmappable[i].user_name,
-            &ps,
-        ));
+        direct.push(assign(t, &unmappable[i].user_id, &unmappable[i].user_name, &ps));
     }
     let id = t.rng.identity_center_id();
     let created = workday(&mut t.rng, acquired, 700);

@@ -182,13 +182,7 @@ pub(super) struct Input {
 }
 
 /// The first ground-truth change of `action` on a leg for a user at or after `from`.
-fn change(
-    t: &Tenant,
-    okta_id: &str,
-    leg: Leg,
-    action: &str,
-    from: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+fn change(t: &Tenant, okta_id: &str, leg: Leg, action: &str, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
     t.truth
         .iter()
         .filter(|r| r.okta_user_id == okta_id && r.leg == leg && r.action == action && r.at >= from)
@@ -201,46 +195,29 @@ fn deactivated(t: &Tenant, okta_id: &str) -> Option<DateTime<Utc>> {
     t.okta
         .log
         .iter()
-        .filter(|e| {
-            e.event["eventType"] == "user.lifecycle.deactivate"
-                && e.event["target"][0]["id"] == okta_id
-        })
+        .filter(|e| e.event["eventType"] == "user.lifecycle.deactivate" && e.event["target"][0]["id"] == okta_id)
         .map(|e| e.published)
         .next()
 }
 
 pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
-    let Input {
-        seed,
-        now,
-        departments,
-        joiners,
-        leavers,
-        deleted,
-        reactivated,
-        contractor,
-        legacy,
-    } = input;
+    let Input { seed, now, departments, joiners, leavers, deleted, reactivated, contractor, legacy } = input;
     let mut leavers: Vec<Leaver> = leavers
         .into_iter()
         .filter_map(|(p, acc)| {
             let t0 = deactivated(t, &acc.okta_id)?;
-            let legs = [
-                (Leg::Entra, acc.entra_id.clone()),
-                (Leg::Aws, acc.aws_id.clone()),
-            ]
-            .into_iter()
-            .map(|(leg, downstream_id)| {
-                let revoked_at = change(t, &acc.okta_id, leg, "disable", t0);
-                LegOutcome {
-                    leg,
-                    downstream_id,
-                    revoked_at,
-                    latency_seconds: revoked_at
-                        .map(|r| (r - t0).num_milliseconds() as f64 / 1000.0),
-                }
-            })
-            .collect();
+            let legs = [(Leg::Entra, acc.entra_id.clone()), (Leg::Aws, acc.aws_id.clone())]
+                .into_iter()
+                .map(|(leg, downstream_id)| {
+                    let revoked_at = change(t, &acc.okta_id, leg, "disable", t0);
+                    LegOutcome {
+                        leg,
+                        downstream_id,
+                        revoked_at,
+                        latency_seconds: revoked_at.map(|r| (r - t0).num_milliseconds() as f64 / 1000.0),
+                    }
+                })
+                .collect();
             Some(Leaver {
                 deleted_at: deleted.iter().find(|d| d.0 == acc.okta_id).map(|d| d.1),
                 okta_id: acc.okta_id,
@@ -255,12 +232,7 @@ pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
     let legs_where = |f: &dyn Fn(&LegOutcome) -> bool| -> Vec<LegRef> {
         leavers
             .iter()
-            .flat_map(|l| {
-                l.legs.iter().filter(|g| f(g)).map(|g| LegRef {
-                    okta_id: l.okta_id.clone(),
-                    leg: g.leg,
-                })
-            })
+            .flat_map(|l| l.legs.iter().filter(|g| f(g)).map(|g| LegRef { okta_id: l.okta_id.clone(), leg: g.leg }))
             .collect()
     };
     let late = legs_where(&|g| g.latency_seconds.is_some_and(|s| s > LATE_AFTER_SECS));
@@ -271,11 +243,7 @@ pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
             let u = t.okta.user(login)?;
             let ext = |leg| {
                 let app = t.okta.app_for(leg)?;
-                t.okta
-                    .app_users
-                    .get(&(app.id.clone(), u.id.clone()))?
-                    .external_id
-                    .clone()
+                t.okta.app_users.get(&(app.id.clone(), u.id.clone()))?.external_id.clone()
             };
             Some(Joiner {
                 okta_id: u.id.clone(),
@@ -295,52 +263,24 @@ pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
         enabled_at: change(t, &back.okta_id, leg, "enable", undo),
     };
     let reactivated = Reactivated {
-        login: t
-            .okta
-            .users
-            .get(&back.okta_id)
-            .map(|u| u.login().to_string())
-            .unwrap_or_default(),
+        login: t.okta.users.get(&back.okta_id).map(|u| u.login().to_string()).unwrap_or_default(),
         deactivated_at: oops,
         reactivated_at: undo,
-        legs: vec![
-            bounce(Leg::Entra, &back.entra_id),
-            bounce(Leg::Aws, &back.aws_id),
-        ],
+        legs: vec![bounce(Leg::Entra, &back.entra_id), bounce(Leg::Aws, &back.aws_id)],
         okta_id: back.okta_id.clone(),
     };
     let (okta_id, entra_id, gone) = contractor;
     let contractor_guest = Guest {
-        login: t
-            .okta
-            .users
-            .get(&okta_id)
-            .map(|u| u.login().to_string())
-            .unwrap_or_default(),
-        user_principal_name: t
-            .entra
-            .users
-            .get(&entra_id)
-            .map(|u| u.upn.clone())
-            .unwrap_or_default(),
+        login: t.okta.users.get(&okta_id).map(|u| u.login().to_string()).unwrap_or_default(),
+        user_principal_name: t.entra.users.get(&entra_id).map(|u| u.upn.clone()).unwrap_or_default(),
         deactivated_at: gone,
         days_since_deactivation: (now - gone).num_days(),
         okta_id,
         entra_id,
     };
     let counts = Counts {
-        okta_active: t
-            .okta
-            .users
-            .values()
-            .filter(|u| u.status == "ACTIVE")
-            .count(),
-        okta_deprovisioned: t
-            .okta
-            .users
-            .values()
-            .filter(|u| u.status == "DEPROVISIONED")
-            .count(),
+        okta_active: t.okta.users.values().filter(|u| u.status == "ACTIVE").count(),
+        okta_deprovisioned: t.okta.users.values().filter(|u| u.status == "DEPROVISIONED").count(),
         entra_users: t.entra.users.len(),
         entra_enabled: t.entra.users.values().filter(|u| u.account_enabled).count(),
         aws_users: t.aws.users.len(),

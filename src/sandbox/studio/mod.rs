@@ -57,39 +57,21 @@ pub fn some_day(rng: &mut Rng, from: DateTime<Utc>, min: i64, span: u64) -> Date
 
 /// How long a healthy push takes: mostly under two minutes, sometimes up to fifteen.
 fn minutes(rng: &mut Rng) -> Duration {
-    let ms = if rng.chance(0.8) {
-        15_000 + rng.below(105_000)
-    } else {
-        120_000 + rng.below(780_000)
-    };
+    let ms = if rng.chance(0.8) { 15_000 + rng.below(105_000) } else { 120_000 + rng.below(780_000) };
     Duration::milliseconds(ms as i64)
 }
 
 /// Builds the studio tenant and what it planted. `faults` only shape the tenant's
 /// configuration (session duration); the history itself ran on a healthy tenant.
-pub fn build(
-    rng: &mut Rng,
-    id: &Identity,
-    now: DateTime<Utc>,
-    faults: &Faults,
-    seed_value: u64,
-) -> (Tenant, Planted) {
+pub fn build(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, faults: &Faults, seed_value: u64) -> (Tenant, Planted) {
     let session = &faults.aws.session_duration;
     let mut t = seed::empty(rng, id, now, session);
     let acquired = now - Duration::days(ACQUIRED_DAYS);
     // The studio's groups and permission sets existed a month before Okta arrived.
     let furnished = acquired - Duration::days(30);
-    let depts: Vec<Department> = (0..DEPARTMENTS.len())
-        .map(|i| setup::department(&mut t, id, i, furnished, session))
-        .collect();
-    let admin_ps = setup::permission_set(
-        &mut t,
-        id,
-        "AdministratorAccess",
-        "Administrator",
-        "PT1H",
-        furnished,
-    );
+    let depts: Vec<Department> =
+        (0..DEPARTMENTS.len()).map(|i| setup::department(&mut t, id, i, furnished, session)).collect();
+    let admin_ps = setup::permission_set(&mut t, id, "AdministratorAccess", "Administrator", "PT1H", furnished);
 
     let n_active = 585 + t.rng.below(31) as usize;
     let n_leavers = 36 + t.rng.below(9) as usize;
@@ -126,16 +108,9 @@ pub fn build(
     for (i, acc) in leaver_acc.iter().enumerate() {
         let days = roles.days[i];
         let t0 = workday(&mut t.rng, now, days);
-        let mut legs = [
-            LegPlan::After(minutes(&mut t.rng)),
-            LegPlan::After(minutes(&mut t.rng)),
-        ];
+        let mut legs = [LegPlan::After(minutes(&mut t.rng)), LegPlan::After(minutes(&mut t.rng))];
         if roles.late.contains(&i) {
-            let leg = if t.rng.chance(0.5) {
-                Leg::Entra
-            } else {
-                Leg::Aws
-            };
+            let leg = if t.rng.chance(0.5) { Leg::Entra } else { Leg::Aws };
             let late = Duration::days(2) + Duration::seconds(t.rng.below(3 * 86_400) as i64);
             legs[ix(leg)] = LegPlan::After(late);
         }
@@ -153,29 +128,11 @@ pub fn build(
     let back = &settled_acc[3 + t.rng.below(settled_acc.len() as u64 - 3) as usize];
     let oops = some_day(&mut t.rng, now, 5, 75);
     let undo = oops + Duration::minutes(50 + t.rng.below(20) as i64);
-    sim.deactivate(
-        oops,
-        &back.okta_id,
-        [
-            LegPlan::After(minutes(&mut t.rng)),
-            LegPlan::After(minutes(&mut t.rng)),
-        ],
-    );
-    sim.activate(
-        undo,
-        &back.okta_id,
-        [minutes(&mut t.rng), minutes(&mut t.rng)],
-    );
+    sim.deactivate(oops, &back.okta_id, [LegPlan::After(minutes(&mut t.rng)), LegPlan::After(minutes(&mut t.rng))]);
+    sim.activate(undo, &back.okta_id, [minutes(&mut t.rng), minutes(&mut t.rng)]);
     // The contractor is in no provisioning app, so the legs have nothing to do.
     let gone = workday(&mut t.rng, now, 60);
-    sim.deactivate(
-        gone,
-        &contractor_id,
-        [
-            LegPlan::After(Duration::zero()),
-            LegPlan::After(Duration::zero()),
-        ],
-    );
+    sim.deactivate(gone, &contractor_id, [LegPlan::After(Duration::zero()), LegPlan::After(Duration::zero())]);
     sim.run(&mut t, &Faults::default());
 
     let old = legacy::plant(
@@ -183,21 +140,14 @@ pub fn build(
         n_legacy,
         acquired,
         &admin_ps,
-        &depts
-            .iter()
-            .map(|d| d.permission_set_arn.clone())
-            .collect::<Vec<_>>(),
+        &depts.iter().map(|d| d.permission_set_arn.clone()).collect::<Vec<_>>(),
     );
     let input = manifest::Input {
         seed: seed_value,
         now,
         departments: depts,
         joiners: joining.iter().map(|p| p.login.clone()).collect(),
-        leavers: leaving
-            .iter()
-            .zip(&leaver_acc)
-            .map(|(p, a)| (p.clone(), a.clone()))
-            .collect(),
+        leavers: leaving.iter().zip(&leaver_acc).map(|(p, a)| (p.clone(), a.clone())).collect(),
         deleted,
         reactivated: (back.clone(), oops, undo),
         contractor: (contractor_id, guest_id, gone),
@@ -217,9 +167,8 @@ struct Roles {
 }
 
 fn leaver_roles(rng: &mut Rng, n: usize) -> Roles {
-    let days: Vec<i64> = (0..n)
-        .map(|i| 1 + ((WINDOW_DAYS - 2) as f64 * (i as f64 + rng.unit()) / n as f64) as i64)
-        .collect();
+    let days: Vec<i64> =
+        (0..n).map(|i| 1 + ((WINDOW_DAYS - 2) as f64 * (i as f64 + rng.unit()) / n as f64) as i64).collect();
     // A seeded shuffle, then each role takes the first leaver that fits it: late ones
     // must have had time to be revoked (≥ 7 days ago); the never-revoked and deleted
     // ones fall inside the System Log's 90 days so their events can be read.
@@ -229,23 +178,14 @@ fn leaver_roles(rng: &mut Rng, n: usize) -> Roles {
     }
     let mut used = BTreeSet::new();
     let mut pick = |ok: &dyn Fn(i64) -> bool| {
-        let i = order
-            .iter()
-            .copied()
-            .find(|i| !used.contains(i) && ok(days[*i]))
-            .unwrap_or(0);
+        let i = order.iter().copied().find(|i| !used.contains(i) && ok(days[*i])).unwrap_or(0);
         used.insert(i);
         i
     };
     let late = (0..3).map(|_| pick(&|d| d >= 7)).collect();
     let never = pick(&|d| (3..=80).contains(&d));
     let deleted = pick(&|d| (12..=80).contains(&d));
-    Roles {
-        days,
-        late,
-        never,
-        deleted,
-    }
+    Roles { days, late, never, deleted }
 }
 
 #[cfg(test)]
@@ -256,9 +196,7 @@ mod tests {
     /// all of it must lie in the past.
     #[test]
     fn every_seed_plants_the_whole_story() {
-        let now = DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z")
-            .expect("literal")
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").expect("literal").with_timezone(&Utc);
         for seed in 0..6 {
             let mut rng = Rng::new(seed);
             let id = seed::identity(&mut rng);
@@ -273,16 +211,9 @@ mod tests {
                     assert!(g > l.t0 && g < now, "seed {seed}");
                 }
             }
-            assert!(
-                p.joiners
-                    .iter()
-                    .all(|j| j.entra_id.is_some() && j.aws_id.is_some())
-            );
+            assert!(p.joiners.iter().all(|j| j.entra_id.is_some() && j.aws_id.is_some()));
             let b = &p.reactivated.legs;
-            assert!(
-                b.iter()
-                    .all(|b| b.disabled_at.is_some() && b.enabled_at.is_some())
-            );
+            assert!(b.iter().all(|b| b.disabled_at.is_some() && b.enabled_at.is_some()));
             assert!((59..=61).contains(&p.contractor_guest.days_since_deactivation));
             assert!(t.truth.iter().all(|r| r.at < now));
             let log = &t.okta.log;

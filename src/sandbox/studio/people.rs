@@ -97,38 +97,15 @@ pub const DEPARTMENTS: &[(&str, &str, u64, &[&str])] = &[
         "Art",
         "Art",
         32,
-        &[
-            "Concept Artist",
-            "3D Artist",
-            "Senior Environment Artist",
-            "Animator",
-            "Technical Artist",
-            "Art Director",
-        ],
+        &["Concept Artist", "3D Artist", "Senior Environment Artist", "Animator", "Technical Artist", "Art Director"],
     ),
     (
         "Production",
         "Production",
         20,
-        &[
-            "Producer",
-            "Associate Producer",
-            "Production Coordinator",
-            "Game Designer",
-            "QA Analyst",
-        ],
+        &["Producer", "Associate Producer", "Production Coordinator", "Game Designer", "QA Analyst"],
     ),
-    (
-        "Operations",
-        "Studio Operations",
-        8,
-        &[
-            "IT Administrator",
-            "Office Manager",
-            "Recruiter",
-            "Finance Analyst",
-        ],
-    ),
+    ("Operations", "Studio Operations", 8, &["IT Administrator", "Office Manager", "Recruiter", "Finance Analyst"]),
 ];
 
 /// One studio employee as HR knows them.
@@ -151,10 +128,7 @@ impl Person {
         p.insert("email".into(), json!(self.login));
         p.insert("firstName".into(), json!(self.first));
         p.insert("lastName".into(), json!(self.last));
-        p.insert(
-            "displayName".into(),
-            json!(format!("{} {}", self.first, self.last)),
-        );
+        p.insert("displayName".into(), json!(format!("{} {}", self.first, self.last)));
         p.insert("employeeNumber".into(), json!(self.employee_number));
         p.insert("department".into(), json!(DEPARTMENTS[self.dept].1));
         p.insert("title".into(), json!(self.title));
@@ -196,24 +170,13 @@ pub fn draw(rng: &mut Rng, n: usize, taken: &mut BTreeSet<String>) -> Vec<Person
         let titles = DEPARTMENTS[dept].3;
         let title = titles[rng.below(titles.len() as u64) as usize].to_string();
         number += 1 + rng.below(6);
-        out.push(Person {
-            first,
-            last,
-            login,
-            employee_number: format!("S{number:06}"),
-            dept,
-            title,
-        });
+        out.push(Person { first, last, login, employee_number: format!("S{number:06}"), dept, title });
     }
     out
 }
 
 /// `stem` if free, else `stem` + 2, 3, …; `make(stem, suffix)` builds the candidate.
-pub fn unique(
-    stem: &str,
-    taken: &mut BTreeSet<String>,
-    make: impl Fn(&str, &str) -> String,
-) -> String {
+pub fn unique(stem: &str, taken: &mut BTreeSet<String>, make: impl Fn(&str, &str) -> String) -> String {
     let mut k = 1;
     loop {
         let suffix = if k == 1 { String::new() } else { k.to_string() };
@@ -263,13 +226,7 @@ pub fn provision(
         g.members.insert(okta_id.clone());
     }
     let m = provisioner::mapped(t, &okta_id);
-    let Tenant {
-        okta,
-        entra,
-        aws,
-        rng,
-        ..
-    } = t;
+    let Tenant { okta, entra, aws, rng, .. } = t;
     let (entra_id, aws_id) = match &m {
         Some(m) => {
             let e = entra.create_user(rng, pushed, None, m);
@@ -304,11 +261,7 @@ pub fn provision(
             },
         );
     }
-    Accounts {
-        okta_id,
-        entra_id,
-        aws_id,
-    }
+    Accounts { okta_id, entra_id, aws_id }
 }
 
 #[cfg(test)]
@@ -337,9 +290,6 @@ mod tests {
         let numbers: BTreeSet<&str> = people.iter().map(|p| p.employee_number.as_str()).collect();
         assert_eq!(numbers.len(), 800);
         assert_eq!(people[0].login, "zoe.angstrom@studio.example");
-        assert!(
-            people.iter().any(|p| p.login.contains("2@")),
-            "a collision was numbered"
-        );
+        assert!(people.iter().any(|p| p.login.contains("2@")), "a collision was numbered");
     }
 }

@@ -14,13 +14,7 @@ use crate::sandbox::state::{Identity, Leg, Tenant};
 
 /// Adds a department: the Okta group (assigned to both apps and pushed), its Entra and
 /// AWS copies, and a permission set the AWS group holds on the account.
-pub fn department(
-    t: &mut Tenant,
-    id: &Identity,
-    i: usize,
-    created: DateTime<Utc>,
-    session: &str,
-) -> Department {
+pub fn department(t: &mut Tenant, id: &Identity, i: usize, created: DateTime<Utc>, session: &str) -> Department {
     let (suffix, dept, _, _) = DEPARTMENTS[i];
     let name = format!("APP-Studio-{suffix}");
     let gid = t.rng.okta_id("00g");
@@ -39,12 +33,7 @@ pub fn department(
     let eg = t.rng.guid();
     t.entra.groups.insert(
         eg.clone(),
-        EntraGroup {
-            id: eg.clone(),
-            display_name: name.clone(),
-            members: BTreeSet::new(),
-            created,
-        },
+        EntraGroup { id: eg.clone(), display_name: name.clone(), members: BTreeSet::new(), created },
     );
     let ag = t.rng.identity_center_id();
     let issuer = t.aws.issuer();
@@ -77,13 +66,7 @@ pub fn department(
         principal_type: "GROUP".into(),
         principal_id: ag.clone(),
     });
-    Department {
-        name,
-        okta_group_id: gid,
-        entra_group_id: eg,
-        aws_group_id: ag,
-        permission_set_arn: ps,
-    }
+    Department { name, okta_group_id: gid, entra_group_id: eg, aws_group_id: ag, permission_set_arn: ps }
 }
 
 pub fn permission_set(
@@ -95,10 +78,7 @@ pub fn permission_set(
     created: DateTime<Utc>,
 ) -> String {
     let instance = id.instance_arn.rsplit('/').next().unwrap_or_default();
-    let arn = format!(
-        "arn:aws:sso:::permissionSet/{instance}/ps-{}",
-        &t.rng.request_id()[..16]
-    );
+    let arn = format!("arn:aws:sso:::permissionSet/{instance}/ps-{}", &t.rng.request_id()[..16]);
     t.aws.permission_sets.push(PermissionSet {
         arn: arn.clone(),
         name: name.into(),
@@ -112,11 +92,7 @@ pub fn permission_set(
 /// The contractor: in Okta but in no provisioning app, invited to Entra as a B2B guest
 /// by hand (so Okta never knew to switch it off).
 pub fn contractor(t: &mut Tenant, acquired: DateTime<Utc>) -> (String, String, DateTime<Utc>) {
-    let vendors = [
-        "vendor.example",
-        "keyframe-partners.example",
-        "pixelcraft-outsourcing.example",
-    ];
+    let vendors = ["vendor.example", "keyframe-partners.example", "pixelcraft-outsourcing.example"];
     let vendor = vendors[t.rng.below(vendors.len() as u64) as usize];
     let (first, last) = people::name(&mut t.rng);
     let (first, last) = (first.to_string(), last.to_string());
