@@ -298,3 +298,40 @@ async fn audit_records_can_be_late_or_absent() {
     let g = Graph::new(&sb).await;
     assert_eq!(g.json("/auditLogs/directoryAudits").await["value"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn direct_and_group_app_assignment() {
+    let sb = start_fast().await;
+    let o = Okta::new(&sb);
+    let e = sb.endpoints.clone();
+    let u = o.create("jmlproof-u-01@sandbox.example", "U", "V", &[]).await;
+    let uid = u["id"].as_str().unwrap().to_string();
+    // Direct assignment to the AWS app only.
+    let r = o.post(&format!("/api/v1/apps/{}/users", e.okta_aws_app_id), json!({"id": uid, "scope": "USER"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["scope"], "USER");
+    sb.settled().await;
+    let users = admin(&sb, "/users?prefix=jmlproof-u-01").await;
+    assert_eq!(users["aws"].as_array().unwrap().len(), 1);
+    assert!(users["entra"].as_array().unwrap().is_empty());
+    // Unassigning deprovisions (no group keeps the assignment).
+    assert_eq!(o.delete(&format!("/api/v1/apps/{}/users/{uid}", e.okta_aws_app_id)).await.status(), 204);
+    sb.settled().await;
+    assert_eq!(admin(&sb, "/users?prefix=jmlproof-u-01").await["aws"][0]["enabled"], false);
+
+    // A group assigned to the non-provisioning wiki app: its members show up there.
+    let apps = o.json("/api/v1/apps").await;
+    let wiki = apps.as_array().unwrap().iter().find(|a| a["label"] == "Corporate Wiki").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let test = o.group_id("jmlproof-test").await;
+    o.put(&format!("/api/v1/groups/{test}/users/{uid}")).await;
+    let r = o.put(&format!("/api/v1/apps/{wiki}/groups/{test}")).await;
+    assert_eq!(r.status(), 200);
+    let assigned = o.json(&format!("/api/v1/apps?filter=user.id%20eq%20%22{uid}%22")).await;
+    assert_eq!(assigned.as_array().unwrap().len(), 3);
+    assert_eq!(o.json(&format!("/api/v1/groups/{test}/apps")).await.as_array().unwrap().len(), 3);
+    assert_eq!(o.delete(&format!("/api/v1/apps/{wiki}/groups/{test}")).await.status(), 204);
+    assert_eq!(o.json(&format!("/api/v1/apps?filter=user.id%20eq%20%22{uid}%22")).await.as_array().unwrap().len(), 2);
+}

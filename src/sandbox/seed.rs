@@ -149,5 +149,16 @@ pub fn empty(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, session_duration:
         pushes: aws_pushes,
         created,
     });
+    // A production app with no provisioning: what a test user must never be assigned to.
+    okta.apps.push(OktaApp {
+        id: rng.okta_id("0oa"),
+        label: "Corporate Wiki".into(),
+        name: "bookmark".into(),
+        catalog_name: "Bookmark App".into(),
+        leg: None,
+        groups: BTreeSet::new(),
+        pushes: BTreeMap::new(),
+        created,
+    });
     Tenant { rng: rng.clone(), okta, entra, aws, truth: Vec::new(), calls: BTreeMap::new() }
 }

@@ -614,3 +614,117 @@ pub async fn push_mappings(State(api): Api, Path(id): Path<String>) -> Response 
     drop(t);
     ok(Value::Array(maps))
 }
+
+/// `POST /api/v1/apps/{appId}/users` `{"id": "00u…", "scope": "USER", …}`: a direct
+/// assignment. A repeated POST updates rather than fails (Okta does not document E0000062 here).
+pub async fn assign_user(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse_body(&body) else { return bad_body(&api) };
+    let Some(uid) = body.get("id").and_then(Value::as_str).map(str::to_string) else {
+        return error(
+            &api.shared,
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: id",
+            &["id: The field cannot be left blank".into()],
+        );
+    };
+    let now = api.shared.now();
+    let (resp, jobs) = {
+        let mut t = api.shared.tenant();
+        if !t.okta.apps.iter().any(|a| a.id == id) {
+            drop(t);
+            return not_found_user(&api, &id, "AppInstance");
+        }
+        let Some(user) = t.okta.users.get(&uid).cloned() else {
+            drop(t);
+            return not_found_user(&api, &uid, "User");
+        };
+        if user.status == "DEPROVISIONED" {
+            drop(t);
+            return error(
+                &api.shared,
+                StatusCode::FORBIDDEN,
+                "E0000038",
+                "This operation is not allowed in the user's current status.",
+                &[],
+            );
+        }
+        let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
+        let jobs = okta.set_direct(rng, now, &tx(&ctx), &id, &uid, true);
+        let au = okta
+            .app_users
+            .get(&(id.clone(), uid.clone()))
+            .map(|au| app_user_json(au, &api.shared.urls.okta))
+            .unwrap_or(Value::Null);
+        (au, jobs)
+    };
+    provisioner::enqueue(&api.shared, jobs);
+    ok(resp)
+}
+
+/// `DELETE /api/v1/apps/{appId}/users/{userId}`: with provisioning on, the user is
+/// deactivated downstream unless a group still assigns the app.
+pub async fn unassign_user(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, uid)): Path<(String, String)>,
+) -> Response {
+    let now = api.shared.now();
+    let jobs = {
+        let mut t = api.shared.tenant();
+        if !t.okta.app_users.contains_key(&(id.clone(), uid.clone())) {
+            drop(t);
+            return not_found_user(&api, &uid, "AppUser");
+        }
+        let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
+        okta.set_direct(rng, now, &tx(&ctx), &id, &uid, false)
+    };
+    provisioner::enqueue(&api.shared, jobs);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn app_group(api: Arc<OktaApi>, ctx: Ctx, id: String, gid: String, on: bool) -> Response {
+    let now = api.shared.now();
+    let jobs = {
+        let mut t = api.shared.tenant();
+        if !t.okta.apps.iter().any(|a| a.id == id) {
+            drop(t);
+            return not_found_user(&api, &id, "AppInstance");
+        }
+        if !t.okta.groups.contains_key(&gid) {
+            drop(t);
+            return not_found_user(&api, &gid, "UserGroup");
+        }
+        let crate::sandbox::state::Tenant { okta, rng, .. } = &mut *t;
+        okta.set_app_group(rng, now, &tx(&ctx), &id, &gid, on)
+    };
+    provisioner::enqueue(&api.shared, jobs);
+    if !on {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let base = &api.shared.urls.okta;
+    ok(json!({"id": gid, "lastUpdated": crate::sandbox::state::ms(now), "priority": 0, "profile": {},
+              "_links": {"app": {"href": format!("{base}/api/v1/apps/{id}")}, "group": {"href": format!("{base}/api/v1/groups/{gid}")}}}))
+}
+
+/// `PUT /api/v1/apps/{appId}/groups/{groupId}`: assigns the group; its members get app users.
+pub async fn assign_group(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, gid)): Path<(String, String)>,
+) -> Response {
+    app_group(api, ctx, id, gid, true).await
+}
+
+pub async fn unassign_group(
+    State(api): Api,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, gid)): Path<(String, String)>,
+) -> Response {
+    app_group(api, ctx, id, gid, false).await
+}

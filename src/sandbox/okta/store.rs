@@ -141,6 +141,8 @@ pub struct Okta {
     pub app_users: BTreeMap<(String, String), AppUser>,
     pub log: Vec<LogEntry>,
     pub admin: Option<Actor>,
+    /// Direct (scope USER) app assignments: (app id, user id).
+    pub direct: BTreeSet<(String, String)>,
 }
 
 pub const USER_TYPE_ID: &str = "otyLA2qou4n874OKI1d7";
@@ -467,8 +469,9 @@ impl Okta {
         let mut jobs = Vec::new();
         let apps = self.apps.clone();
         for app in &apps {
-            let entitled =
-                active && app.groups.iter().any(|g| self.groups.get(g).is_some_and(|g| g.members.contains(user_id)));
+            let direct = self.direct.contains(&(app.id.clone(), user_id.to_string()));
+            let by_group = app.groups.iter().any(|g| self.groups.get(g).is_some_and(|g| g.members.contains(user_id)));
+            let entitled = active && (direct || by_group);
             let key = (app.id.clone(), user_id.to_string());
             let current = self.app_users.get(&key).filter(|a| a.status != "DEPROVISIONED").cloned();
             match (entitled, current) {
@@ -487,7 +490,7 @@ impl Okta {
                         external_id: old.and_then(|o| o.external_id),
                         status: if app.leg.is_some() { "STAGED" } else { "ACTIVE" }.into(),
                         sync_state: if app.leg.is_some() { "SYNCING" } else { "DISABLED" }.into(),
-                        scope: "GROUP".into(),
+                        scope: if direct { "USER" } else { "GROUP" }.into(),
                         user_name: user.login().to_string(),
                         created: now,
                         last_updated: now,
@@ -530,6 +533,51 @@ impl Okta {
             }
         }
         jobs
+    }
+
+    /// Assigns or unassigns a user to an app directly (scope USER).
+    pub fn set_direct(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        app_id: &str,
+        user_id: &str,
+        on: bool,
+    ) -> Vec<Job> {
+        let key = (app_id.to_string(), user_id.to_string());
+        if on {
+            self.direct.insert(key.clone());
+        } else {
+            self.direct.remove(&key);
+        }
+        let jobs = self.sync_assignments(rng, now, tx, user_id);
+        if let Some(au) = self.app_users.get_mut(&key)
+            && au.status != "DEPROVISIONED"
+        {
+            au.scope = if on { "USER" } else { "GROUP" }.into();
+        }
+        jobs
+    }
+
+    /// Assigns or unassigns a group to an app; every member's entitlement follows.
+    pub fn set_app_group(
+        &mut self,
+        rng: &mut Rng,
+        now: DateTime<Utc>,
+        tx: &Tx,
+        app_id: &str,
+        group_id: &str,
+        on: bool,
+    ) -> Vec<Job> {
+        let Some(app) = self.apps.iter_mut().find(|a| a.id == app_id) else { return vec![] };
+        let changed = if on { app.groups.insert(group_id.to_string()) } else { app.groups.remove(group_id) };
+        if !changed {
+            return vec![];
+        }
+        let members: Vec<String> =
+            self.groups.get(group_id).map(|g| g.members.iter().cloned().collect()).unwrap_or_default();
+        members.iter().flat_map(|m| self.sync_assignments(rng, now, tx, m)).collect()
     }
 
     /// Writes the System Log event of a provisioning attempt and updates the app user.
