@@ -1,11 +1,15 @@
 //! The emulated Okta org: management API (users, groups, apps) and the System Log,
 //! with SSWS auth, rate-limit headers and 429s, and Okta's error bodies.
 
+mod apps;
+mod common;
 pub mod filter;
-mod handlers;
+mod groups;
 pub mod oauth;
 pub mod store;
 mod syslog;
+mod users;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,27 +53,31 @@ pub fn router(shared: Arc<Shared>) -> Router {
     // assertion, not an API token.
     let token = Router::new().route("/oauth2/v1/token", post(oauth::token)).with_state(api.clone());
     Router::new()
-        .route("/api/v1/users", get(handlers::list_users).post(handlers::create_user))
-        .route("/api/v1/users/{id}", get(handlers::get_user).post(handlers::update_user).delete(handlers::delete_user))
-        .route("/api/v1/users/{id}/lifecycle/{action}", post(handlers::lifecycle))
-        .route("/api/v1/users/{id}/groups", get(handlers::user_groups))
-        .route("/api/v1/groups", get(handlers::list_groups).post(handlers::create_group))
-        .route("/api/v1/groups/{id}", get(handlers::get_group))
-        .route("/api/v1/groups/{id}/users", get(handlers::group_users))
-        .route("/api/v1/groups/{id}/users/{uid}", put(handlers::add_member).delete(handlers::remove_member))
-        .route("/api/v1/groups/{id}/apps", get(handlers::group_apps))
-        .route("/api/v1/apps", get(handlers::list_apps))
-        .route("/api/v1/apps/{id}", get(handlers::get_app))
-        .route("/api/v1/apps/{id}/users", get(handlers::app_users).post(handlers::assign_user))
-        .route("/api/v1/apps/{id}/users/{uid}", get(handlers::app_user).delete(handlers::unassign_user))
-        .route("/api/v1/apps/{id}/groups", get(handlers::app_groups))
-        .route("/api/v1/apps/{id}/groups/{gid}", put(handlers::assign_group).delete(handlers::unassign_group))
-        .route("/api/v1/apps/{id}/group-push/mappings", get(handlers::push_mappings))
+        .route("/api/v1/users", get(users::list_users).post(users::create_user))
+        .route("/api/v1/users/{id}", get(users::get_user).post(users::update_user).delete(users::delete_user))
+        .route("/api/v1/users/{id}/lifecycle/{action}", post(users::lifecycle))
+        .route("/api/v1/users/{id}/groups", get(users::user_groups))
+        .route("/api/v1/groups", get(groups::list_groups).post(groups::create_group))
+        .route("/api/v1/groups/{id}", get(groups::get_group))
+        .route("/api/v1/groups/{id}/users", get(groups::group_users))
+        .route("/api/v1/groups/{id}/users/{uid}", put(groups::add_member).delete(groups::remove_member))
+        .route("/api/v1/groups/{id}/apps", get(groups::group_apps))
+        .route("/api/v1/apps", get(apps::list_apps))
+        .route("/api/v1/apps/{id}", get(apps::get_app))
+        .route("/api/v1/apps/{id}/users", get(apps::app_users).post(apps::assign_user))
+        .route("/api/v1/apps/{id}/users/{uid}", get(apps::app_user).delete(apps::unassign_user))
+        .route("/api/v1/apps/{id}/groups", get(apps::app_groups))
+        .route("/api/v1/apps/{id}/groups/{gid}", put(apps::assign_group).delete(apps::unassign_group))
+        .route("/api/v1/apps/{id}/group-push/mappings", get(apps::push_mappings))
         .route("/api/v1/logs", get(syslog::logs))
-        .fallback(handlers::not_found)
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(api.clone(), gate))
         .with_state(api)
         .merge(token)
+}
+
+async fn not_found(State(api): State<Arc<OktaApi>>) -> Response {
+    error(&api.shared, StatusCode::NOT_FOUND, "E0000022", "The endpoint does not support the provided HTTP method", &[])
 }
 
 /// Okta's error body. `errorLink` repeats the code; `errorCauses` may be empty.
