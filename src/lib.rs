@@ -5,6 +5,7 @@
 //! This crate currently holds the foundation: configuration and secret references,
 //! the shared HTTP policy, and the embedded sandbox tenant.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod duration;
@@ -12,5 +13,7 @@ pub mod exit;
 pub mod http;
 pub mod init;
 pub mod jwt;
+pub mod okta;
+pub mod raw;
 pub mod sandbox;
 pub mod secret;
