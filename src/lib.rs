@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod entra;
 pub mod exit;
 pub mod http;
 pub mod init;

@@ -3,6 +3,7 @@
 //! groups, and directory audits with their 5-per-10-seconds limit and retention.
 
 mod audits;
+mod batch;
 pub mod odata;
 pub mod store;
 mod token;
@@ -38,7 +39,15 @@ pub const ODATA_JSON: &str =
 
 pub fn routers(shared: Arc<Shared>) -> (Router, Router) {
     let api = Arc::new(GraphApi { shared, tokens: Mutex::new(HashMap::new()) });
-    let graph = Router::new()
+    let graph = graph_router(api.clone());
+    let login = Router::new().route("/{tenant}/oauth2/v2.0/token", post(token::token)).with_state(api);
+    (graph, login)
+}
+
+/// Every Graph route behind the gate. `$batch` builds one per call to dispatch its
+/// requests (holding it in `GraphApi` would make a reference cycle).
+fn graph_router(api: Arc<GraphApi>) -> Router {
+    Router::new()
         .route("/v1.0/users", get(users::list))
         .route("/v1.0/users/{id}", get(users::get_one))
         .route("/v1.0/users/{id}/memberOf", get(users::member_of))
@@ -48,11 +57,10 @@ pub fn routers(shared: Arc<Shared>) -> (Router, Router) {
         .route("/v1.0/groups/{id}", get(users::group))
         .route("/v1.0/groups/{id}/members", get(users::group_members))
         .route("/v1.0/auditLogs/directoryAudits", get(audits::list))
+        .route("/v1.0/$batch", post(batch::batch))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(api.clone(), gate))
-        .with_state(api.clone());
-    let login = Router::new().route("/{tenant}/oauth2/v2.0/token", post(token::token)).with_state(api);
-    (graph, login)
+        .with_state(api)
 }
 
 /// Graph's error envelope: `{"error":{"code","message","innerError":{…}}}`.

@@ -1,0 +1,185 @@
+//! Microsoft Graph wire types jmlproof reads. Unselected properties are absent on
+//! the wire, so every property is optional; unknown ones are kept (`other`), and
+//! directory audits keep their raw JSON as evidence.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What jmlproof selects on users (`accountEnabled` and friends are absent unless selected).
+pub const USER_SELECT: &str = "id,userPrincipalName,displayName,givenName,surname,mail,accountEnabled,employeeId,onPremisesImmutableId,createdDateTime,userType,externalUserState,signInSessionsValidFromDateTime";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphUser {
+    pub id: String,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub surname: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    #[serde(default)]
+    pub employee_id: Option<String>,
+    #[serde(default)]
+    pub on_premises_immutable_id: Option<String>,
+    #[serde(default)]
+    pub created_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub user_type: Option<String>,
+    #[serde(default)]
+    pub external_user_state: Option<String>,
+    #[serde(default)]
+    pub sign_in_sessions_valid_from_date_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub deleted_date_time: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphGroup {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppIdentity {
+    pub app_id: Option<String>,
+    pub display_name: Option<String>,
+    pub service_principal_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub user_principal_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Initiator {
+    pub app: Option<AppIdentity>,
+    pub user: Option<UserIdentity>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// Audit values are JSON inside strings (`"[true]"`, `"[\"Sales\"]"`, `"\"Member\""`):
+/// decode, and unwrap a one-element array. A string that is not JSON stays a string.
+pub fn decode_value(v: &Option<String>) -> Value {
+    let Some(s) = v else { return Value::Null };
+    match serde_json::from_str::<Value>(s) {
+        Ok(Value::Array(mut a)) if a.len() == 1 => a.remove(0),
+        Ok(Value::Array(a)) if a.is_empty() => Value::Null,
+        Ok(other) => other,
+        Err(_) => Value::String(s.clone()),
+    }
+}
+
+impl ModifiedProperty {
+    pub fn old(&self) -> Value {
+        decode_value(&self.old_value)
+    }
+
+    pub fn new(&self) -> Value {
+        decode_value(&self.new_value)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetResource {
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub modified_properties: Vec<ModifiedProperty>,
+}
+
+/// One directory audit row: what jmlproof reads, and the row as sent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DirectoryAudit {
+    pub id: String,
+    pub activity_date_time: DateTime<Utc>,
+    pub activity_display_name: String,
+    pub correlation_id: Option<String>,
+    pub result: Option<String>,
+    pub initiated_by: Initiator,
+    pub target_resources: Vec<TargetResource>,
+    pub raw: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditView {
+    id: String,
+    activity_date_time: DateTime<Utc>,
+    activity_display_name: String,
+    #[serde(default)]
+    correlation_id: Option<String>,
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    initiated_by: Option<Initiator>,
+    #[serde(default)]
+    target_resources: Option<Vec<TargetResource>>,
+}
+
+impl DirectoryAudit {
+    pub fn from_value(raw: Value) -> Result<DirectoryAudit, serde_json::Error> {
+        let v = AuditView::deserialize(&raw)?;
+        Ok(DirectoryAudit {
+            id: v.id,
+            activity_date_time: v.activity_date_time,
+            activity_display_name: v.activity_display_name,
+            correlation_id: v.correlation_id,
+            result: v.result,
+            initiated_by: v.initiated_by.unwrap_or_default(),
+            target_resources: v.target_resources.unwrap_or_default(),
+            raw,
+        })
+    }
+
+    /// The modified property of the target `id`, by its display name.
+    pub fn property(&self, target_id: &str, name: &str) -> Option<&ModifiedProperty> {
+        self.target_resources
+            .iter()
+            .filter(|t| t.id.as_deref() == Some(target_id))
+            .flat_map(|t| &t.modified_properties)
+            .find(|p| p.display_name.as_deref() == Some(name))
+    }
+
+    /// Whether this row disables the account: "Disable account", or an "Update user"
+    /// (or other) row whose AccountEnabled went true → false.
+    pub fn disables(&self, target_id: &str) -> bool {
+        self.activity_display_name == "Disable account"
+            || self
+                .property(target_id, "AccountEnabled")
+                .is_some_and(|p| p.new() == Value::Bool(false) && p.old() != Value::Bool(false))
+    }
+
+    /// The service principal (object id) that made the change, when an app did.
+    pub fn by_service_principal(&self) -> Option<&str> {
+        self.initiated_by.app.as_ref().and_then(|a| a.service_principal_id.as_deref())
+    }
+}
