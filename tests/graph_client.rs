@@ -146,7 +146,7 @@ async fn directory_audits_decoded_and_paced() {
     assert_eq!(names.first(), Some(&"Add user"), "oldest first: {names:?}");
     let disable = rows.iter().find(|r| r.disables(&id)).unwrap();
     assert_eq!(disable.by_service_principal(), Some(sb.endpoints.okta_service_principal_id.as_str()));
-    assert_eq!(disable.property(&id, "AccountEnabled").unwrap().new(), json!(false));
+    assert_eq!(disable.property(&id, "AccountEnabled").unwrap().after(), json!(false));
     // Seven more calls stay within the pace: no 429 met.
     for _ in 0..7 {
         g.directory_audits(&AuditQuery { activity: Some("Disable account".into()), ..AuditQuery::default() })
@@ -214,7 +214,7 @@ fn fixtures_parse() {
     let update = rows.iter().find(|r| r.activity_display_name == "Update user").unwrap();
     assert!(!update.disables(target), "a mover's Update user is not a disable");
     let dept = update.property(target, "Department").unwrap();
-    assert_eq!((dept.old(), dept.new()), (json!("Sales"), json!("Finance")));
+    assert_eq!((dept.before(), dept.after()), (json!("Sales"), json!("Finance")));
     // A disable logged as "Update user" with AccountEnabled true → false counts too.
     let mut as_update = disable.raw.clone();
     as_update["activityDisplayName"] = json!("Update user");

@@ -96,11 +96,13 @@ pub fn decode_value(v: &Option<String>) -> Value {
 }
 
 impl ModifiedProperty {
-    pub fn old(&self) -> Value {
+    /// The old value, decoded.
+    pub fn before(&self) -> Value {
         decode_value(&self.old_value)
     }
 
-    pub fn new(&self) -> Value {
+    /// The new value, decoded.
+    pub fn after(&self) -> Value {
         decode_value(&self.new_value)
     }
 }
@@ -175,7 +177,7 @@ impl DirectoryAudit {
         self.activity_display_name == "Disable account"
             || self
                 .property(target_id, "AccountEnabled")
-                .is_some_and(|p| p.new() == Value::Bool(false) && p.old() != Value::Bool(false))
+                .is_some_and(|p| p.after() == Value::Bool(false) && p.before() != Value::Bool(false))
     }
 
     /// The service principal (object id) that made the change, when an app did.
