@@ -3,7 +3,10 @@
 //! and tenant; going over only earns 429s).
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's Instant is the real clock in production and the paused clock in tests.
+use tokio::time::Instant;
 
 pub struct Pacer {
     max: usize,
