@@ -15,6 +15,13 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
     rustup component add rustfmt clippy
 fi
 
+# moto_server: the third-party AWS emulator the AWS client is also tested against.
+# Pinned: the research (shared/research/aws.md) and the tests were done with 5.2.5.
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "5.2.5")' 2>/dev/null \
+    || ! command -v moto_server >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==5.2.5"
+fi
+
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 

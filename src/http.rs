@@ -120,6 +120,20 @@ impl Footprint {
         f(counts.entry((system, endpoint.to_string())).or_default());
     }
 
+    /// Counts one attempt of a call made outside `HttpClient` (the AWS SDK, which
+    /// retries by itself): the first attempt is a call, later ones are retries.
+    pub fn record_attempt(&self, system: System, endpoint: &str, first: bool) {
+        self.add(system, endpoint, |c| if first { c.calls += 1 } else { c.retries += 1 });
+    }
+
+    /// Counts a response outside `HttpClient`: throttled (429 or a throttling error) or a 5xx.
+    pub fn record_outcome(&self, system: System, endpoint: &str, throttled: bool, server_error: bool) {
+        self.add(system, endpoint, |c| {
+            c.throttled += u64::from(throttled);
+            c.errors += u64::from(server_error);
+        });
+    }
+
     /// Sorted by system, then endpoint.
     pub fn snapshot(&self) -> Vec<EndpointStats> {
         let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);

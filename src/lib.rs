@@ -6,6 +6,7 @@
 //! the shared HTTP policy, and the embedded sandbox tenant.
 
 pub mod api;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod duration;

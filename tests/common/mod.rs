@@ -211,3 +211,65 @@ pub async fn aws_config(sb: &Sandbox, secret: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// A moto_server on loopback: the one `scripts/test.sh` started (JMLPROOF_MOTO_URL),
+/// or one started here. A missing moto is a failure, never a skip.
+pub struct Moto {
+    pub url: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub async fn moto() -> Moto {
+    let moto = match std::env::var("JMLPROOF_MOTO_URL") {
+        Ok(url) => Moto { url, child: None },
+        Err(_) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let child = std::process::Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "moto_server could not start ({e}): run scripts/test.sh, which installs moto[server] from PyPI"
+                    )
+                });
+            Moto { url: format!("http://127.0.0.1:{port}"), child: Some(child) }
+        }
+    };
+    // Wait (bounded) until it answers, then reset it to a known state.
+    let c = http();
+    for _ in 0..200 {
+        if c.post(format!("{}/moto-api/reset", moto.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return moto;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server at {} did not answer within 20 s", moto.url);
+}
+
+/// SDK configuration for a loopback endpoint with static test credentials.
+pub async fn sdk_config(endpoint: &str, region: &str, key: &str, secret: &str, attempts: u32) -> aws_config::SdkConfig {
+    let creds =
+        aws_sdk_identitystore::config::Credentials::new(key.to_string(), secret.to_string(), None, None, "test");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(50)),
+        )
+        .load()
+        .await
+}

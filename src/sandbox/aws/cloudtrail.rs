@@ -82,6 +82,8 @@ pub fn handle(call: &Call, op: &str) -> Response {
         .aws
         .trail
         .iter()
+        // Newest first, also among events of the same second.
+        .rev()
         .filter(|e| e.available <= now && e.time >= start.max(oldest) && e.time <= end)
         .filter(|e| match &attr {
             None => true,

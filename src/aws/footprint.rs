@@ -1,0 +1,60 @@
+//! Counts SDK calls in the API footprint. The SDK retries by itself, so an
+//! interceptor sees each attempt and each response and records them under
+//! `service.Operation`.
+
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::http::{Footprint, System};
+
+#[derive(Debug)]
+pub struct CountCalls {
+    pub footprint: Arc<Footprint>,
+}
+
+fn label(cfg: &ConfigBag) -> String {
+    match cfg.load::<Metadata>() {
+        Some(m) => format!("{}.{}", m.service(), m.name()),
+        None => "unknown".into(),
+    }
+}
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "jmlproof-footprint"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = cfg.load::<RequestAttempts>().map(|a| a.attempts()).unwrap_or(1);
+        self.footprint.record_attempt(System::Aws, &format!("POST {}", label(cfg)), attempt <= 1);
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        ctx: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let r = ctx.response();
+        let status = r.status().as_u16();
+        let kind = r.headers().get("x-amzn-errortype").unwrap_or("");
+        let throttled = status == 429 || kind.contains("Throttling");
+        self.footprint.record_outcome(System::Aws, &format!("POST {}", label(cfg)), throttled, status >= 500);
+        Ok(())
+    }
+}

@@ -1,0 +1,418 @@
+//! IAM Identity Center and CloudTrail through the official AWS SDK for Rust: the
+//! standard credential chain, the configured region and endpoint overrides
+//! (`[aws] endpoint_url`, or the SDK's own `AWS_ENDPOINT_URL_*`), every call
+//! counted in the footprint, errors in one line with the AWS error code and
+//! request id. Lists are paged to the end; LookupEvents is paced to 2 calls a second.
+
+mod footprint;
+pub mod types;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_sdk_identitystore::types::{AlternateIdentifier, ExternalId, MemberId, UniqueAttribute};
+use aws_sdk_ssoadmin::types::{ListAccountAssignmentsFilter, PrincipalType};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+
+use crate::api::ApiError;
+use crate::config::AwsConfig;
+use crate::entra::Pacer;
+use crate::http::{Footprint, HttpError, System};
+use types::{Assignment, IcUser, Instance, Membership, PermissionSet, TrailEvent};
+
+pub struct AwsClient {
+    identitystore: aws_sdk_identitystore::Client,
+    ssoadmin: aws_sdk_ssoadmin::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
+    store_id: String,
+    instance_arn: String,
+    lookups: Pacer,
+}
+
+/// Converts an SDK error into the one-line `ApiError` of every client.
+fn sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    op: &str,
+    e: SdkError<E, HttpResponse>,
+) -> ApiError {
+    let endpoint = format!("POST {op}");
+    match &e {
+        SdkError::ServiceError(se) => {
+            let raw = se.raw();
+            let request_id = raw.headers().get("x-amzn-requestid").map(str::to_string);
+            ApiError::Vendor {
+                system: System::Aws,
+                endpoint,
+                status: raw.status().as_u16(),
+                code: se.err().code().unwrap_or("-").to_string(),
+                message: se.err().message().unwrap_or("").replace(['\r', '\n'], " "),
+                request_id,
+            }
+        }
+        SdkError::ResponseError(_) => {
+            ApiError::Malformed { system: System::Aws, endpoint, detail: DisplayErrorContext(&e).to_string() }
+        }
+        SdkError::ConstructionFailure(_) => {
+            ApiError::Setup { system: System::Aws, detail: format!("{op}: {}", DisplayErrorContext(&e)) }
+        }
+        // Dispatch failures (unreachable, TLS, credentials) and timeouts.
+        _ => ApiError::Http(HttpError::Request {
+            system: System::Aws,
+            endpoint,
+            cause: DisplayErrorContext(&e).to_string(),
+        }),
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    let t = t?;
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// The SDK fills required members a server left out with "": that is "not reported".
+fn reported(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+macro_rules! ic_user {
+    ($u:expr) => {{
+        let u = $u;
+        IcUser {
+            id: u.user_id().to_string(),
+            user_name: u.user_name().map(str::to_string),
+            display_name: u.display_name().map(str::to_string),
+            given_name: u.name().and_then(|n| n.given_name()).map(str::to_string),
+            family_name: u.name().and_then(|n| n.family_name()).map(str::to_string),
+            emails: u.emails().iter().filter_map(|e| e.value()).map(str::to_string).collect(),
+            external_ids: u.external_ids().iter().map(|x| (x.issuer().to_string(), x.id().to_string())).collect(),
+            status: u.user_status().map(|s| s.as_str().to_string()),
+            created_at: time(u.created_at()),
+            updated_at: time(u.updated_at()),
+            user_arn: reported(u.user_arn()),
+            revision: reported(u.revision()),
+        }
+    }};
+}
+
+impl AwsClient {
+    /// Loads the SDK configuration the standard way (env, profile, SSO, web identity,
+    /// credential_process), with `[aws]` region, profile and endpoint override.
+    pub async fn from_config(cfg: &AwsConfig, footprint: Arc<Footprint>) -> Result<AwsClient, ApiError> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(cfg.region.clone()));
+        if let Some(profile) = &cfg.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &cfg.endpoint_url {
+            crate::http::check_parsed(url)
+                .map_err(|e| ApiError::Setup { system: System::Aws, detail: format!("[aws] endpoint_url: {e}") })?;
+            loader = loader.endpoint_url(url.as_str().trim_end_matches('/'));
+        }
+        let sdk = loader.load().await;
+        Ok(AwsClient::new(&sdk, &cfg.identity_store_id, &cfg.instance_arn, footprint))
+    }
+
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        store_id: &str,
+        instance_arn: &str,
+        footprint: Arc<Footprint>,
+    ) -> AwsClient {
+        let count = footprint::CountCalls { footprint };
+        let is = aws_sdk_identitystore::config::Builder::from(sdk)
+            .interceptor(footprint::CountCalls { footprint: count.footprint.clone() })
+            .build();
+        let sso = aws_sdk_ssoadmin::config::Builder::from(sdk)
+            .interceptor(footprint::CountCalls { footprint: count.footprint.clone() })
+            .build();
+        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk).interceptor(count).build();
+        AwsClient {
+            identitystore: aws_sdk_identitystore::Client::from_conf(is),
+            ssoadmin: aws_sdk_ssoadmin::Client::from_conf(sso),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(ct),
+            store_id: store_id.into(),
+            instance_arn: instance_arn.into(),
+            lookups: Pacer::new(2, Duration::from_secs(1)),
+        }
+    }
+
+    // --- identitystore -------------------------------------------------------
+
+    /// GetUserId by userName, then DescribeUser. `None` when there is no such user.
+    pub async fn user_by_user_name(&self, user_name: &str) -> Result<Option<IcUser>, ApiError> {
+        let attr = UniqueAttribute::builder()
+            .attribute_path("userName")
+            .attribute_value(aws_smithy_types::Document::String(user_name.into()))
+            .build()
+            .map_err(|e| ApiError::Setup { system: System::Aws, detail: e.to_string() })?;
+        self.user_by(AlternateIdentifier::UniqueAttribute(attr)).await
+    }
+
+    /// GetUserId by the IdP's externalId (issuer and id), then DescribeUser.
+    pub async fn user_by_external_id(&self, issuer: &str, id: &str) -> Result<Option<IcUser>, ApiError> {
+        let ext = ExternalId::builder()
+            .issuer(issuer)
+            .id(id)
+            .build()
+            .map_err(|e| ApiError::Setup { system: System::Aws, detail: e.to_string() })?;
+        self.user_by(AlternateIdentifier::ExternalId(ext)).await
+    }
+
+    async fn user_by(&self, alt: AlternateIdentifier) -> Result<Option<IcUser>, ApiError> {
+        let op = "identitystore.GetUserId";
+        match self.identitystore.get_user_id().identity_store_id(&self.store_id).alternate_identifier(alt).send().await
+        {
+            Ok(out) => self.describe_user(&out.user_id).await,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(sdk(op, e)),
+        }
+    }
+
+    pub async fn describe_user(&self, user_id: &str) -> Result<Option<IcUser>, ApiError> {
+        match self.identitystore.describe_user().identity_store_id(&self.store_id).user_id(user_id).send().await {
+            Ok(u) => Ok(Some(ic_user!(&u))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(sdk("identitystore.DescribeUser", e)),
+        }
+    }
+
+    /// Every user of the identity store, paged to the end.
+    pub async fn list_users(&self) -> Result<Vec<IcUser>, ApiError> {
+        let mut out = Vec::new();
+        let mut pages =
+            self.identitystore.list_users().identity_store_id(&self.store_id).max_results(100).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            out.extend(page.map_err(|e| sdk("identitystore.ListUsers", e))?.users().iter().map(|u| ic_user!(u)));
+        }
+        Ok(out)
+    }
+
+    /// Users whose ExternalIds carry this id, whatever the issuer (for stores where
+    /// GetUserId by ExternalId is not available or the issuer is not known).
+    pub async fn users_with_external_id(&self, id: &str) -> Result<Vec<IcUser>, ApiError> {
+        Ok(self.list_users().await?.into_iter().filter(|u| u.has_external_id(id)).collect())
+    }
+
+    pub async fn group_id_by_name(&self, name: &str) -> Result<Option<String>, ApiError> {
+        let attr = UniqueAttribute::builder()
+            .attribute_path("displayName")
+            .attribute_value(aws_smithy_types::Document::String(name.into()))
+            .build()
+            .map_err(|e| ApiError::Setup { system: System::Aws, detail: e.to_string() })?;
+        match self
+            .identitystore
+            .get_group_id()
+            .identity_store_id(&self.store_id)
+            .alternate_identifier(AlternateIdentifier::UniqueAttribute(attr))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.group_id)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(sdk("identitystore.GetGroupId", e)),
+        }
+    }
+
+    pub async fn group_memberships(&self, group_id: &str) -> Result<Vec<Membership>, ApiError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .identitystore
+            .list_group_memberships()
+            .identity_store_id(&self.store_id)
+            .group_id(group_id)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for m in page.map_err(|e| sdk("identitystore.ListGroupMemberships", e))?.group_memberships() {
+                out.push(Membership {
+                    membership_id: m.membership_id().to_string(),
+                    group_id: m.group_id().unwrap_or(group_id).to_string(),
+                    user_id: m.member_id().and_then(|id| id.as_user_id().ok()).cloned(),
+                    created_at: time(m.created_at()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn memberships_of_user(&self, user_id: &str) -> Result<Vec<Membership>, ApiError> {
+        let mut out = Vec::new();
+        let member = MemberId::UserId(user_id.into());
+        let mut pages = self
+            .identitystore
+            .list_group_memberships_for_member()
+            .identity_store_id(&self.store_id)
+            .member_id(member)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for m in page.map_err(|e| sdk("identitystore.ListGroupMembershipsForMember", e))?.group_memberships() {
+                out.push(Membership {
+                    membership_id: m.membership_id().to_string(),
+                    group_id: m.group_id().unwrap_or("").to_string(),
+                    user_id: Some(user_id.to_string()),
+                    created_at: time(m.created_at()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of `group_ids` (at most 100) the user is a member of.
+    pub async fn is_member_in_groups(
+        &self,
+        user_id: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<(String, bool)>, ApiError> {
+        let mut out = Vec::new();
+        for chunk in group_ids.chunks(100) {
+            let r = self
+                .identitystore
+                .is_member_in_groups()
+                .identity_store_id(&self.store_id)
+                .member_id(MemberId::UserId(user_id.into()))
+                .set_group_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk("identitystore.IsMemberInGroups", e))?;
+            out.extend(r.results().iter().map(|m| (m.group_id().unwrap_or("").to_string(), m.membership_exists())));
+        }
+        Ok(out)
+    }
+
+    // --- sso-admin -------------------------------------------------------------
+
+    pub async fn instances(&self) -> Result<Vec<Instance>, ApiError> {
+        let mut out = Vec::new();
+        let mut pages = self.ssoadmin.list_instances().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for i in page.map_err(|e| sdk("sso.ListInstances", e))?.instances() {
+                out.push(Instance {
+                    instance_arn: i.instance_arn().unwrap_or("").into(),
+                    identity_store_id: i.identity_store_id().unwrap_or("").into(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The account assignments that bind a principal (a GROUP, or a USER directly) to
+    /// permission sets, optionally on one account.
+    pub async fn assignments_for(
+        &self,
+        principal_id: &str,
+        group: bool,
+        account_id: Option<&str>,
+    ) -> Result<Vec<Assignment>, ApiError> {
+        let mut req = self
+            .ssoadmin
+            .list_account_assignments_for_principal()
+            .instance_arn(&self.instance_arn)
+            .principal_id(principal_id)
+            .principal_type(if group { PrincipalType::Group } else { PrincipalType::User });
+        if let Some(a) = account_id {
+            req = req.filter(ListAccountAssignmentsFilter::builder().account_id(a).build());
+        }
+        let mut out = Vec::new();
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for a in page.map_err(|e| sdk("sso.ListAccountAssignmentsForPrincipal", e))?.account_assignments() {
+                out.push(Assignment {
+                    account_id: a.account_id().unwrap_or("").into(),
+                    permission_set_arn: a.permission_set_arn().unwrap_or("").into(),
+                    principal_id: a.principal_id().unwrap_or("").into(),
+                    principal_type: a.principal_type().map(|p| p.as_str().to_string()).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn permission_set(&self, arn: &str) -> Result<PermissionSet, ApiError> {
+        let out = self
+            .ssoadmin
+            .describe_permission_set()
+            .instance_arn(&self.instance_arn)
+            .permission_set_arn(arn)
+            .send()
+            .await
+            .map_err(|e| sdk("sso.DescribePermissionSet", e))?;
+        let ps = out.permission_set();
+        Ok(PermissionSet {
+            arn: arn.into(),
+            name: ps.and_then(|p| p.name()).map(str::to_string),
+            session_duration: ps.and_then(|p| p.session_duration()).map(str::to_string),
+        })
+    }
+
+    // --- CloudTrail ------------------------------------------------------------
+
+    /// SCIM events (`identitystore-scim.amazonaws.com`) in [start, end], every page,
+    /// oldest first, each call paced to LookupEvents' 2 per second.
+    pub async fn scim_events(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<TrailEvent>, ApiError> {
+        let attr = LookupAttribute::builder()
+            .attribute_key(LookupAttributeKey::EventSource)
+            .attribute_value("identitystore-scim.amazonaws.com")
+            .build()
+            .map_err(|e| ApiError::Setup { system: System::Aws, detail: e.to_string() })?;
+        let op = "cloudtrail.LookupEvents";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.lookups.admit().await;
+            let page = self
+                .cloudtrail
+                .lookup_events()
+                .lookup_attributes(attr.clone())
+                .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
+                .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()))
+                .max_results(50)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk(op, e))?;
+            for e in page.events() {
+                let event = match e.cloud_trail_event() {
+                    Some(s) => serde_json::from_str(s).map_err(|err| ApiError::Malformed {
+                        system: System::Aws,
+                        endpoint: format!("POST {op}"),
+                        detail: format!("CloudTrailEvent is not JSON: {err}"),
+                    })?,
+                    None => serde_json::Value::Null,
+                };
+                out.push(TrailEvent {
+                    event_id: e.event_id().unwrap_or("").into(),
+                    event_name: e.event_name().unwrap_or("").into(),
+                    event_time: time(e.event_time()),
+                    username: e.username().map(str::to_string),
+                    event,
+                });
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        // CloudTrail lists newest first with whole seconds: reverse, then a stable sort by
+        // time keeps same-second events in the order CloudTrail gave them.
+        out.reverse();
+        out.sort_by_key(|e| e.event_time);
+        Ok(out)
+    }
+}
+
+impl Debug for AwsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClient")
+            .field("store_id", &self.store_id)
+            .field("instance_arn", &self.instance_arn)
+            .finish_non_exhaustive()
+    }
+}
