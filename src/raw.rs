@@ -71,6 +71,33 @@ impl RawLog {
         self.items.lock().unwrap_or_else(PoisonError::into_inner).push(item);
     }
 
+    /// Records a response seen outside reqwest (the AWS SDK), from plain parts.
+    pub fn record_parts(
+        &self,
+        system: System,
+        method: &str,
+        url: &str,
+        status: u16,
+        headers: &[(String, String)],
+        body: &str,
+    ) {
+        let headers = headers
+            .iter()
+            .filter(|(k, _)| KEPT.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        let item = RawResponse {
+            system,
+            method: method.into(),
+            url: url.into(),
+            status,
+            headers,
+            retrieved_at: Utc::now(),
+            body: body.into(),
+        };
+        self.items.lock().unwrap_or_else(PoisonError::into_inner).push(item);
+    }
+
     pub fn snapshot(&self) -> Vec<RawResponse> {
         self.items.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }

@@ -14,7 +14,7 @@ use serde_json::json;
 async fn client(sb: &Sandbox, fp: &std::sync::Arc<Footprint>, secret: &str, attempts: u32) -> AwsClient {
     let e = &sb.endpoints;
     let sdk = sdk_config(&e.aws_endpoint, &e.aws_region, &e.aws_access_key_id, secret, attempts).await;
-    AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone())
+    AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None)
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn errors_name_the_operation_code_and_request() {
     let e = &sb.endpoints;
     // Wrong identity store.
     let sdk = sdk_config(&e.aws_endpoint, &e.aws_region, &e.aws_access_key_id, &e.aws_secret_access_key, 1).await;
-    let aws = AwsClient::new(&sdk, "d-0000000000", &e.instance_arn, fp.clone());
+    let aws = AwsClient::new(&sdk, "d-0000000000", &e.instance_arn, fp.clone(), None);
     let err = aws.list_users().await.unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
     let text = err.to_string();
@@ -107,7 +107,10 @@ async fn errors_name_the_operation_code_and_request() {
     assert_eq!(aws.list_users().await.unwrap_err().code(), Some("InvalidSignatureException"));
     // Unreachable endpoint.
     let sdk = sdk_config("http://127.0.0.1:9", &e.aws_region, &e.aws_access_key_id, &e.aws_secret_access_key, 1).await;
-    let text =
-        AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp).list_users().await.unwrap_err().to_string();
+    let text = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp, None)
+        .list_users()
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(text.starts_with("aws POST identitystore.ListUsers: ") && !text.contains('\n'), "{text}");
 }

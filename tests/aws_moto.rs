@@ -71,7 +71,7 @@ async fn reads_what_moto_holds_and_copes_with_what_it_lacks() {
         .unwrap();
 
     let fp = Footprint::new();
-    let aws = AwsClient::new(&sdk, &store, &arn, fp.clone());
+    let aws = AwsClient::new(&sdk, &store, &arn, fp.clone(), None);
     // Paging to the end (100 per page; five users here) and absent fields as None.
     let users = aws.list_users().await.unwrap();
     assert_eq!(users.len(), 5);

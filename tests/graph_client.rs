@@ -147,6 +147,11 @@ async fn directory_audits_decoded_and_paced() {
     let disable = rows.iter().find(|r| r.disables(&id)).unwrap();
     assert_eq!(disable.by_service_principal(), Some(sb.endpoints.okta_service_principal_id.as_str()));
     assert_eq!(disable.property(&id, "AccountEnabled").unwrap().after(), json!(false));
+    // A session revocation writes two rows with one correlationId: one change.
+    let changes = jmlproof::entra::types::by_correlation(&rows);
+    assert!(changes.iter().any(|(_, g)| g.len() == 2
+        && g.iter().any(|r| r.activity_display_name == "Update StsRefreshTokenValidFrom Timestamp")));
+    assert!(changes.len() < rows.len());
     // Seven more calls stay within the pace: no 429 met.
     for _ in 0..7 {
         g.directory_audits(&AuditQuery { activity: Some("Disable account".into()), ..AuditQuery::default() })

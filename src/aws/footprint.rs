@@ -1,13 +1,14 @@
-//! Counts SDK calls in the API footprint. The SDK retries by itself, so an
-//! interceptor sees each attempt and each response and records them under
-//! `service.Operation`.
+//! Counts SDK calls in the API footprint and keeps their responses as raw
+//! evidence. The SDK retries by itself, so an interceptor sees each attempt and
+//! each response and records them under `service.Operation`.
 
 use std::sync::Arc;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
@@ -15,10 +16,12 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::http::{Footprint, System};
+use crate::raw::RawLog;
 
 #[derive(Debug)]
 pub struct CountCalls {
     pub footprint: Arc<Footprint>,
+    pub raw: Option<Arc<RawLog>>,
 }
 
 fn label(cfg: &ConfigBag) -> String {
@@ -55,6 +58,23 @@ impl Intercept for CountCalls {
         let kind = r.headers().get("x-amzn-errortype").unwrap_or("");
         let throttled = status == 429 || kind.contains("Throttling");
         self.footprint.record_outcome(System::Aws, &format!("POST {}", label(cfg)), throttled, status >= 500);
+        Ok(())
+    }
+
+    /// The response as evidence, once the SDK has read its body (never the request's
+    /// headers, so never a signature or credential).
+    fn read_after_deserialization(
+        &self,
+        ctx: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(raw) = &self.raw else { return Ok(()) };
+        let r = ctx.response();
+        let headers: Vec<(String, String)> = r.headers().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let body = r.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let url = format!("aws:{}", label(cfg));
+        raw.record_parts(System::Aws, "POST", &url, r.status().as_u16(), &headers, &body);
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ use crate::api::ApiError;
 use crate::config::AwsConfig;
 use crate::entra::Pacer;
 use crate::http::{Footprint, HttpError, System};
+use crate::raw::RawLog;
 use types::{Assignment, IcUser, Instance, Membership, PermissionSet, TrailEvent};
 
 pub struct AwsClient {
@@ -102,7 +103,11 @@ macro_rules! ic_user {
 impl AwsClient {
     /// Loads the SDK configuration the standard way (env, profile, SSO, web identity,
     /// credential_process), with `[aws]` region, profile and endpoint override.
-    pub async fn from_config(cfg: &AwsConfig, footprint: Arc<Footprint>) -> Result<AwsClient, ApiError> {
+    pub async fn from_config(
+        cfg: &AwsConfig,
+        footprint: Arc<Footprint>,
+        raw: Option<Arc<RawLog>>,
+    ) -> Result<AwsClient, ApiError> {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(cfg.region.clone()));
         if let Some(profile) = &cfg.profile {
@@ -114,7 +119,7 @@ impl AwsClient {
             loader = loader.endpoint_url(url.as_str().trim_end_matches('/'));
         }
         let sdk = loader.load().await;
-        Ok(AwsClient::new(&sdk, &cfg.identity_store_id, &cfg.instance_arn, footprint))
+        Ok(AwsClient::new(&sdk, &cfg.identity_store_id, &cfg.instance_arn, footprint, raw))
     }
 
     pub fn new(
@@ -122,15 +127,12 @@ impl AwsClient {
         store_id: &str,
         instance_arn: &str,
         footprint: Arc<Footprint>,
+        raw: Option<Arc<RawLog>>,
     ) -> AwsClient {
-        let count = footprint::CountCalls { footprint };
-        let is = aws_sdk_identitystore::config::Builder::from(sdk)
-            .interceptor(footprint::CountCalls { footprint: count.footprint.clone() })
-            .build();
-        let sso = aws_sdk_ssoadmin::config::Builder::from(sdk)
-            .interceptor(footprint::CountCalls { footprint: count.footprint.clone() })
-            .build();
-        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk).interceptor(count).build();
+        let count = || footprint::CountCalls { footprint: footprint.clone(), raw: raw.clone() };
+        let is = aws_sdk_identitystore::config::Builder::from(sdk).interceptor(count()).build();
+        let sso = aws_sdk_ssoadmin::config::Builder::from(sdk).interceptor(count()).build();
+        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk).interceptor(count()).build();
         AwsClient {
             identitystore: aws_sdk_identitystore::Client::from_conf(is),
             ssoadmin: aws_sdk_ssoadmin::Client::from_conf(sso),

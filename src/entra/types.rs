@@ -185,3 +185,17 @@ impl DirectoryAudit {
         self.initiated_by.app.as_ref().and_then(|a| a.service_principal_id.as_deref())
     }
 }
+
+/// Rows that share a correlationId are one change (one API call can write several
+/// rows milliseconds apart): grouped, in first-seen order.
+pub fn by_correlation(rows: &[DirectoryAudit]) -> Vec<(String, Vec<&DirectoryAudit>)> {
+    let mut out: Vec<(String, Vec<&DirectoryAudit>)> = Vec::new();
+    for r in rows {
+        let key = r.correlation_id.clone().unwrap_or_else(|| r.id.clone());
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group.push(r),
+            None => out.push((key, vec![r])),
+        }
+    }
+    out
+}
