@@ -22,7 +22,7 @@ use url::{Host, Url};
 use crate::duration;
 
 /// The systems jmlproof talks to; the footprint and error texts name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum System {
     Okta,
@@ -92,7 +92,7 @@ struct Counts {
 }
 
 /// One row of the footprint. `endpoint` is `METHOD label`, e.g. `GET /api/v1/users/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EndpointStats {
     pub system: System,
     pub endpoint: String,

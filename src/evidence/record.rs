@@ -1,0 +1,274 @@
+//! The evidence record (`run.json`). Field names are a contract with the renderers
+//! and with anyone who reads a pack years later: add fields, never rename them, and
+//! bump `SCHEMA_VERSION` when a meaning changes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::http::EndpointStats;
+
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Where a timestamp came from. An SLA rests on the first kind when it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// The system's own audit clock (Okta `published`, Entra `activityDateTime`,
+    /// CloudTrail `eventTime`, identitystore `UpdatedAt`).
+    Source,
+    /// Bounded by our polling: the first poll that saw the change.
+    Observed,
+    /// Our clock, when we asked for something.
+    Requested,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub at: DateTime<Utc>,
+    pub provenance: Provenance,
+    /// What exactly the time is (e.g. "okta_system_log user.lifecycle.deactivate published").
+    pub detail: String,
+}
+
+/// The poll window in which a change became visible.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// The last poll that did not see the change (`None`: the first poll already saw it).
+    pub last_not_seen: Option<DateTime<Utc>>,
+    pub first_seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    Okta,
+    Entra,
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Joiner,
+    Mover,
+    Leaver,
+    Residual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+/// The audit trails events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    OktaSystemLog,
+    EntraDirectoryAudit,
+    Cloudtrail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "jmlproof".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// The tenants the evidence is about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Targets {
+    pub okta_org: String,
+    pub entra_tenant: String,
+    pub aws_identity_store: String,
+    pub aws_region: String,
+    pub okta_entra_app: String,
+    pub okta_aws_app: String,
+}
+
+/// SLAs in seconds, as configured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sla {
+    pub joiner_secs: u64,
+    pub mover_secs: u64,
+    pub leaver_secs: u64,
+    pub residual_secs: u64,
+}
+
+/// A disposable user of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Stable short name within the run (`s01`).
+    pub key: String,
+    pub login: String,
+    pub okta_id: Option<String>,
+    pub employee_number: String,
+    pub entra_id: Option<String>,
+    pub aws_id: Option<String>,
+}
+
+/// Something the tool did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub subject: String,
+    pub action: String,
+    pub requested_at: DateTime<Utc>,
+    pub responded_at: Option<DateTime<Utc>>,
+    /// `X-Okta-Request-Id`, the WEB transaction id of the events it caused.
+    pub request_id: Option<String>,
+    pub outcome: String,
+}
+
+/// An audit-trail entry used as evidence: its identity, time, and the hash of its
+/// raw body (the body itself is in the pack's raw/ folder).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceEvent {
+    pub source: Source,
+    pub id: String,
+    pub time: DateTime<Utc>,
+    /// eventType / activityDisplayName / eventName.
+    pub kind: String,
+    pub outcome: Option<String>,
+    pub subject: Option<String>,
+    pub leg: Option<Leg>,
+    pub sha256: String,
+}
+
+/// What was checked and what was seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub subject: String,
+    pub leg: Leg,
+    pub phase: Phase,
+    pub check: String,
+    pub expected: String,
+    pub seen: String,
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub subject: String,
+    pub leg: Leg,
+    pub phase: Phase,
+    pub check: String,
+    pub status: Status,
+    /// From T0 to the change, when both are known.
+    pub latency_ms: Option<i64>,
+    pub sla_ms: Option<i64>,
+    /// The time the verdict rests on, with its provenance.
+    pub time: Option<Stamp>,
+    /// Always set for FAIL and UNKNOWN; what a user would need to act on it.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockOffset {
+    pub system: String,
+    /// Vendor `Date` minus our clock, in milliseconds (one-second resolution).
+    pub offset_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub schema_version: String,
+    pub kind: String,
+    pub tool: Tool,
+    pub run_id: String,
+    pub operator: String,
+    pub started: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    /// The configuration as loaded, secrets as references only.
+    pub config: serde_json::Value,
+    pub sla: Sla,
+    pub targets: Targets,
+    pub subjects: Vec<Subject>,
+    pub steps: Vec<Step>,
+    pub events: Vec<SourceEvent>,
+    pub observations: Vec<Observation>,
+    pub verdicts: Vec<Verdict>,
+    pub footprint: Vec<EndpointStats>,
+    pub clock_offsets: Vec<ClockOffset>,
+    /// Findings that are not verdicts: leftover downstream accounts, disagreements
+    /// between source times and poll windows, gaps.
+    pub notes: Vec<String>,
+}
+
+impl Record {
+    pub fn new(kind: &str, run_id: &str, operator: &str, started: DateTime<Utc>) -> Record {
+        Record {
+            schema_version: SCHEMA_VERSION.into(),
+            kind: kind.into(),
+            tool: Tool::default(),
+            run_id: run_id.into(),
+            operator: operator.into(),
+            started,
+            finished: None,
+            config: serde_json::Value::Null,
+            sla: Sla::default(),
+            targets: Targets::default(),
+            subjects: Vec::new(),
+            steps: Vec::new(),
+            events: Vec::new(),
+            observations: Vec::new(),
+            verdicts: Vec::new(),
+            footprint: Vec::new(),
+            clock_offsets: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// PASS only when there is at least one verdict and every one passed.
+    pub fn all_pass(&self) -> bool {
+        !self.verdicts.is_empty() && self.verdicts.iter().all(|v| v.status == Status::Pass)
+    }
+
+    /// Verdicts sorted the one way every view shows them: subject, phase, leg, check.
+    pub fn sort(&mut self) {
+        self.verdicts
+            .sort_by(|a, b| (&a.subject, a.phase, a.leg, &a.check).cmp(&(&b.subject, b.phase, b.leg, &b.check)));
+        self.observations
+            .sort_by(|a, b| (&a.subject, a.phase, a.leg, &a.check).cmp(&(&b.subject, b.phase, b.leg, &b.check)));
+        self.events.sort_by(|a, b| (a.time, a.source, &a.id).cmp(&(b.time, b.source, &b.id)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_names_are_stable() {
+        let t = DateTime::parse_from_rfc3339("2026-03-20T17:30:00.415Z").unwrap().to_utc();
+        let mut r = Record::new("run", "7f3c", "ops@acme.example", t);
+        r.verdicts.push(Verdict {
+            subject: "s01".into(),
+            leg: Leg::Aws,
+            phase: Phase::Leaver,
+            check: "revoked".into(),
+            status: Status::Unknown,
+            latency_ms: None,
+            sla_ms: Some(3_600_000),
+            time: Some(Stamp { at: t, provenance: Provenance::Observed, detail: "first poll".into() }),
+            reason: "could not observe".into(),
+        });
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["schema_version"], "1");
+        assert_eq!(json["verdicts"][0]["status"], "UNKNOWN");
+        assert_eq!(json["verdicts"][0]["leg"], "aws");
+        assert_eq!(json["verdicts"][0]["time"]["provenance"], "observed");
+        let back: Record = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+        assert!(!r.all_pass());
+        assert!(!Record::new("run", "x", "y", t).all_pass(), "no verdict is not a pass");
+    }
+}

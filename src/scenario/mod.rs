@@ -1,0 +1,6 @@
+//! The scripted joiner/mover/leaver test: who the disposable subjects are, and the
+//! crash-safe journal every mutation goes through (intent first, result after), so
+//! an interrupted run can always be torn down.
+
+pub mod journal;
+pub mod plan;
