@@ -26,6 +26,26 @@ const KEPT: &[&str] = &[
     "x-amzn-errortype",
 ];
 
+/// Token responses are not meant to reach the raw log at all (the token clients never
+/// pass it); should one arrive anyway, its token fields are withheld.
+fn withhold_tokens(body: &str) -> String {
+    const FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "client_assertion"];
+    if !FIELDS.iter().any(|f| body.contains(f)) {
+        return body.to_string();
+    }
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            for f in FIELDS {
+                if let Some(v) = m.get_mut(*f) {
+                    *v = serde_json::Value::String("[withheld]".into());
+                }
+            }
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => "[withheld: a body that names a token field]".into(),
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RawResponse {
     pub system: System,
@@ -53,6 +73,7 @@ impl RawLog {
         headers: &HeaderMap,
         body: &str,
     ) {
+        let body = &withhold_tokens(body);
         let headers = KEPT
             .iter()
             .flat_map(|name| {
@@ -81,6 +102,7 @@ impl RawLog {
         headers: &[(String, String)],
         body: &str,
     ) {
+        let body = &withhold_tokens(body);
         let headers = headers
             .iter()
             .filter(|(k, _)| KEPT.contains(&k.to_ascii_lowercase().as_str()))
@@ -108,5 +130,28 @@ impl RawLog {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_fields_are_withheld() {
+        let log = RawLog::default();
+        let url = reqwest::Url::parse("https://login.example/t").unwrap();
+        log.record(
+            System::Login,
+            "POST",
+            &url,
+            200,
+            &HeaderMap::new(),
+            r#"{"access_token":"eyJ-secret","expires_in":3599}"#,
+        );
+        log.record_parts(System::Aws, "POST", "aws:x", 200, &[], "not json access_token=eyJ-secret");
+        let dump = serde_json::to_string(&log.snapshot()).unwrap();
+        assert!(!dump.contains("eyJ-secret"), "{dump}");
+        assert!(dump.contains("expires_in"));
     }
 }

@@ -95,6 +95,8 @@ async fn errors_name_the_operation_code_and_request() {
     let aws = AwsClient::new(&sdk, "d-0000000000", &e.instance_arn, fp.clone(), None);
     let err = aws.list_users().await.unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    // A missing identity store is an error, never "this user is gone".
+    assert!(aws.user_by_user_name("anyone").await.is_err());
     let text = err.to_string();
     assert!(
         text.starts_with(

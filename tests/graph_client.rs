@@ -224,6 +224,11 @@ fn fixtures_parse() {
     let mut as_update = disable.raw.clone();
     as_update["activityDisplayName"] = json!("Update user");
     assert!(DirectoryAudit::from_value(as_update).unwrap().disables(target));
+    // A failed row, or one about another user, is not evidence of this disable.
+    let mut failed = disable.raw.clone();
+    failed["result"] = json!("failure");
+    assert!(!DirectoryAudit::from_value(failed).unwrap().disables(target));
+    assert!(!disable.disables("another-user-id"));
     for f in ["graph/user-enabled.json", "graph/user-disabled.json", "graph/deleteditems-user.json"] {
         let u: GraphUser = serde_json::from_value(fixture(f)).unwrap();
         assert!(u.account_enabled.is_some(), "{f}");

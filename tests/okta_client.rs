@@ -108,7 +108,11 @@ async fn groups_apps_and_app_users() {
     assert_eq!(okta.push_mappings(&e.okta_entra_app_id).await.unwrap().unwrap().len(), 2);
     okta.remove_member(&test.id, &u.id).await.unwrap();
     assert!(okta.group_members(&test.id).await.unwrap().is_empty());
-    assert!(okta.app_user("0oaNOPE0000000000000", &u.id).await.unwrap().is_none());
+    // An unknown app is an error, not "this user is not assigned".
+    assert!(okta.app_user("0oaNOPE0000000000000", &u.id).await.unwrap_err().is_not_found());
+    let stranger =
+        okta.create_user(&profile("jmlproof-g-02@sandbox.example", "G", "H", "E9"), &pw, true, &[]).await.unwrap();
+    assert!(okta.app_user(&e.okta_aws_app_id, &stranger.id).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -211,7 +215,15 @@ async fn error_classes_are_one_line() {
         .route(
             "/api/v1/users/{id}/lifecycle/deactivate",
             axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }),
-        );
+        )
+        .route(
+            "/api/v1/users",
+            axum::routing::get(|| async {
+                let link = "<https://evil.example/api/v1/users?after=x>; rel=\"next\"";
+                ([("content-type", "application/json"), ("link", link)], "[]")
+            }),
+        )
+        .route("/api/v1/logs", axum::routing::get(|| async { ([("content-type", "application/json")], "[]") }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -226,6 +238,13 @@ async fn error_classes_are_one_line() {
     let err = okta.get_user("x").await.unwrap_err();
     assert!(matches!(err, ApiError::Malformed { .. }), "{err}");
     okta.deactivate("x").await.expect("a 204 deactivation is success (older orgs)");
+    // A paging link to another host is refused (the token would go with it), and a
+    // polling page without a next link is an error, not an endless loop.
+    let away = okta.search_users("status eq \"ACTIVE\"").await.unwrap_err();
+    assert!(away.to_string().contains("next link leaves the org"), "{away}");
+    let mut pager = okta.logs(&LogQuery::polling(chrono::Utc::now())).unwrap();
+    let lost = pager.next_page().await.unwrap_err();
+    assert!(lost.to_string().contains("without a next link"), "{lost}");
     assert!(err.to_string().starts_with("okta GET /api/v1/users/{id}: malformed response: not JSON"), "{err}");
 }
 

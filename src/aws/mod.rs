@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
-use aws_sdk_identitystore::types::{AlternateIdentifier, ExternalId, MemberId, UniqueAttribute};
+use aws_sdk_identitystore::types::{AlternateIdentifier, ExternalId, MemberId, ResourceType, UniqueAttribute};
 use aws_sdk_ssoadmin::types::{ListAccountAssignmentsFilter, PrincipalType};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -73,6 +73,13 @@ fn sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     let t = t?;
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// A ResourceNotFoundException means the thing asked about is absent only when it
+/// names that kind of resource; a missing identity store must not read as "user gone".
+/// (moto leaves ResourceType out on a missing user: absent is accepted for it.)
+fn missing(kind: Option<&ResourceType>, want: &ResourceType) -> bool {
+    kind.is_none_or(|k| k == want)
 }
 
 /// The SDK fills required members a server left out with "": that is "not reported".
@@ -170,7 +177,9 @@ impl AwsClient {
         match self.identitystore.get_user_id().identity_store_id(&self.store_id).alternate_identifier(alt).send().await
         {
             Ok(out) => self.describe_user(&out.user_id).await,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_identitystore::operation::get_user_id::GetUserIdError::ResourceNotFoundException(x)) if missing(x.resource_type(), &ResourceType::User)) => {
+                Ok(None)
+            }
             Err(e) => Err(sdk(op, e)),
         }
     }
@@ -178,7 +187,9 @@ impl AwsClient {
     pub async fn describe_user(&self, user_id: &str) -> Result<Option<IcUser>, ApiError> {
         match self.identitystore.describe_user().identity_store_id(&self.store_id).user_id(user_id).send().await {
             Ok(u) => Ok(Some(ic_user!(&u))),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_identitystore::operation::describe_user::DescribeUserError::ResourceNotFoundException(x)) if missing(x.resource_type(), &ResourceType::User)) => {
+                Ok(None)
+            }
             Err(e) => Err(sdk("identitystore.DescribeUser", e)),
         }
     }
@@ -215,7 +226,9 @@ impl AwsClient {
             .await
         {
             Ok(out) => Ok(Some(out.group_id)),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_identitystore::operation::get_group_id::GetGroupIdError::ResourceNotFoundException(x)) if missing(x.resource_type(), &ResourceType::Group)) => {
+                Ok(None)
+            }
             Err(e) => Err(sdk("identitystore.GetGroupId", e)),
         }
     }
@@ -374,7 +387,9 @@ impl AwsClient {
                 .lookup_events()
                 .lookup_attributes(attr.clone())
                 .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
-                .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()))
+                .end_time(aws_smithy_types::DateTime::from_secs(
+                    end.timestamp() + i64::from(end.timestamp_subsec_nanos() > 0),
+                ))
                 .max_results(50)
                 .set_next_token(token.take())
                 .send()

@@ -112,12 +112,13 @@ pub fn iso_duration(s: &str) -> Option<std::time::Duration> {
         }
         let n: u64 = num.parse().ok()?;
         num.clear();
-        secs += n * match c {
+        let unit = match c {
             'H' => 3600,
             'M' => 60,
             'S' => 1,
             _ => return None,
         };
+        secs = secs.checked_add(n.checked_mul(unit)?)?;
     }
     num.is_empty().then_some(std::time::Duration::from_secs(secs))
 }
@@ -132,5 +133,7 @@ mod tests {
         assert_eq!(iso_duration("PT1H30M"), Some(std::time::Duration::from_secs(5_400)));
         assert_eq!(iso_duration("P1D"), None);
         assert_eq!(iso_duration("PT4"), None);
+        assert_eq!(iso_duration("PT99999999999999999999H"), None);
+        assert_eq!(iso_duration("PT9999999999999999H"), None, "overflow is refused, not wrapped");
     }
 }

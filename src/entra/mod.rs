@@ -10,7 +10,7 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -54,7 +54,9 @@ impl AuditQuery {
             parts.push(format!("activityDateTime ge {}", t(s)));
         }
         if let Some(u) = &self.until {
-            parts.push(format!("activityDateTime le {}", t(u)));
+            // Whole seconds in the filter: round the upper bound up, never cut events off.
+            let up = if u.timestamp_subsec_nanos() > 0 { *u + chrono::Duration::seconds(1) } else { *u };
+            parts.push(format!("activityDateTime le {}", t(&up.with_nanosecond(0).unwrap_or(up))));
         }
         if let Some(a) = &self.activity {
             parts.push(format!("activityDisplayName eq {}", literal(a)));
@@ -139,7 +141,7 @@ impl GraphClient {
         let m = method.as_str().to_string();
         let call = Call { system: System::Graph, endpoint: label, method: &m, raw };
         for round in 0..2 {
-            let token = self.token.token(raw).await?;
+            let token = self.token.token().await?;
             // A request id of our own on every call: the join key Microsoft support asks for.
             let mut id = [0u8; 16];
             let _ = aws_lc_rs::rand::fill(&mut id);
@@ -190,12 +192,22 @@ impl GraphClient {
             let page = self.get_json(url, label, advanced).await?;
             let items = page["value"].as_array().ok_or_else(|| malformed(label, "no value array".into()))?;
             out.extend(items.iter().cloned());
-            next = match page["@odata.nextLink"].as_str() {
-                Some(n) => Some(Url::parse(n).map_err(|e| malformed(label, format!("@odata.nextLink: {e}")))?),
-                None => None,
-            };
+            next = self.next_link(label, &page)?;
         }
         Ok(out)
+    }
+
+    /// `@odata.nextLink`, which must stay on Graph: the token goes wherever it points.
+    fn next_link(&self, label: &str, page: &Value) -> Result<Option<Url>, ApiError> {
+        let Some(n) = page["@odata.nextLink"].as_str() else { return Ok(None) };
+        let url = Url::parse(n).map_err(|e| malformed(label, format!("@odata.nextLink: {e}")))?;
+        if url.origin() != self.base.origin() {
+            return Err(malformed(
+                label,
+                format!("@odata.nextLink leaves Graph: {}", url.origin().ascii_serialization()),
+            ));
+        }
+        Ok(Some(url))
     }
 
     fn parse<T: serde::de::DeserializeOwned>(label: &str, v: Value) -> Result<T, ApiError> {
@@ -278,17 +290,22 @@ impl GraphClient {
                 let v = api::json(&call, &text)?;
                 let responses =
                     v["responses"].as_array().ok_or_else(|| malformed(label, "no responses array".into()))?;
+                // Every request must be answered exactly once.
+                let mut expected: std::collections::BTreeSet<usize> = (0..chunk.len()).collect();
                 for r in responses {
                     let i: usize = r["id"]
                         .as_str()
                         .and_then(|s| s.parse().ok())
                         .ok_or_else(|| malformed(label, "a response without a valid id".into()))?;
-                    let id =
-                        chunk.get(i).ok_or_else(|| malformed(label, format!("a response for unknown id {i}")))?.clone();
+                    if !expected.remove(&i) {
+                        return Err(malformed(label, format!("response id {i} unknown or repeated")));
+                    }
+                    let id = chunk[i].clone();
+                    let code = r["body"]["error"]["code"].as_str().unwrap_or("");
                     match r["status"].as_u64().unwrap_or(0) {
                         200 => out.push((id, Some(Self::parse("/users/{id}", r["body"].clone())?))),
-                        404 => out.push((id, None)),
-                        429 | 503 => {
+                        404 if code == "Request_ResourceNotFound" => out.push((id, None)),
+                        429 | 503 | 504 => {
                             let secs = r["headers"]["retry-after"]
                                 .as_str()
                                 .or(r["headers"]["Retry-After"].as_str())
@@ -299,19 +316,18 @@ impl GraphClient {
                         }
                         s => {
                             let body = r["body"].to_string();
-                            return Err(api::vendor_error(
-                                &Call {
-                                    system: System::Graph,
-                                    endpoint: "/$batch → /users/{id}",
-                                    method: "GET",
-                                    raw: None,
-                                },
-                                s as u16,
-                                &HeaderMap::new(),
-                                &body,
-                            ));
+                            let call = Call {
+                                system: System::Graph,
+                                endpoint: "/$batch → /users/{id}",
+                                method: "GET",
+                                raw: None,
+                            };
+                            return Err(api::vendor_error(&call, s as u16, &HeaderMap::new(), &body));
                         }
                     }
+                }
+                if !expected.is_empty() {
+                    return Err(malformed(label, format!("{} requests got no response", expected.len())));
                 }
             }
             if !retry.is_empty() {
@@ -346,39 +362,45 @@ impl GraphClient {
         }
     }
 
+    /// Every group the user belongs to, directly or through nested groups (access
+    /// through a nested group is access). Only groups: directory roles and
+    /// administrative units also appear in memberOf.
     pub async fn member_of(&self, user_id: &str) -> Result<Vec<GraphGroup>, ApiError> {
-        let url = self.url(
-            &format!(
-                "users/{}/memberOf",
-                percent_encoding::utf8_percent_encode(user_id, percent_encoding::NON_ALPHANUMERIC)
-            ),
-            &[],
-        )?;
-        let items = self.collect(url, "/users/{id}/memberOf", false).await?;
-        items.into_iter().map(|v| Self::parse("/users/{id}/memberOf", v)).collect()
+        let id = percent_encoding::utf8_percent_encode(user_id, percent_encoding::NON_ALPHANUMERIC);
+        let label = "/users/{id}/transitiveMemberOf";
+        let items = self.collect(self.url(&format!("users/{id}/transitiveMemberOf"), &[])?, label, false).await?;
+        items
+            .into_iter()
+            .filter(|v| v["@odata.type"] == "#microsoft.graph.group")
+            .map(|v| Self::parse(label, v))
+            .collect()
     }
 
+    /// Every user in the group, directly or through nested groups (the cast segment
+    /// leaves out devices, service principals and groups).
     pub async fn group_members(&self, group_id: &str) -> Result<Vec<GraphUser>, ApiError> {
-        let url = self.url(
-            &format!(
-                "groups/{}/members",
-                percent_encoding::utf8_percent_encode(group_id, percent_encoding::NON_ALPHANUMERIC)
-            ),
-            &[("$select", USER_SELECT)],
-        )?;
-        let items = self.collect(url, "/groups/{id}/members", false).await?;
-        items.into_iter().map(|v| Self::parse("/groups/{id}/members", v)).collect()
+        let id = percent_encoding::utf8_percent_encode(group_id, percent_encoding::NON_ALPHANUMERIC);
+        let label = "/groups/{id}/transitiveMembers/microsoft.graph.user";
+        let url =
+            self.url(&format!("groups/{id}/transitiveMembers/microsoft.graph.user"), &[("$select", USER_SELECT)])?;
+        let items = self.collect(url, label, false).await?;
+        items.into_iter().map(|v| Self::parse(label, v)).collect()
     }
 
+    /// The group with this display name; display names are not unique in Entra, so
+    /// two matches is an error rather than a guess.
     pub async fn find_group(&self, name: &str) -> Result<Option<GraphGroup>, ApiError> {
         let url = self.url("groups", &[("$filter", &format!("displayName eq {}", literal(name)))])?;
-        let items = self.collect(url, "/groups", false).await?;
-        Ok(items
+        let mut groups = self
+            .collect(url, "/groups", false)
+            .await?
             .into_iter()
             .map(|v| Self::parse("/groups", v))
-            .collect::<Result<Vec<GraphGroup>, _>>()?
-            .into_iter()
-            .next())
+            .collect::<Result<Vec<GraphGroup>, _>>()?;
+        match groups.len() {
+            0 | 1 => Ok(groups.pop()),
+            n => Err(malformed("/groups", format!("{n} groups are named {name:?}; name one unambiguously"))),
+        }
     }
 
     // --- directory audits ----------------------------------------------------
@@ -400,10 +422,7 @@ impl GraphClient {
                         .map_err(|e| malformed(label, format!("an audit row does not parse: {e}")))?,
                 );
             }
-            next = match page["@odata.nextLink"].as_str() {
-                Some(n) => Some(Url::parse(n).map_err(|e| malformed(label, format!("@odata.nextLink: {e}")))?),
-                None => None,
-            };
+            next = self.next_link(label, &page)?;
         }
         // Graph returns newest first, but that is not a contract: order here.
         out.sort_by(|a, b| a.activity_date_time.cmp(&b.activity_date_time).then_with(|| a.id.cmp(&b.id)));

@@ -11,7 +11,6 @@ use url::Url;
 use crate::api::{self, ApiError, Call};
 use crate::http::{HttpClient, System};
 use crate::jwt::{Alg, SigningKey, b64url, pem_blocks};
-use crate::raw::RawLog;
 use crate::secret::Secret;
 
 const SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -70,14 +69,16 @@ impl TokenSource {
         *self.cache.lock().await = None;
     }
 
-    pub async fn token(&self, raw: Option<&RawLog>) -> Result<Secret, ApiError> {
+    /// The access token, fetched when none is cached. Token responses are never kept as
+    /// raw evidence: their body is the token.
+    pub async fn token(&self) -> Result<Secret, ApiError> {
         let mut cache = self.cache.lock().await;
         if let Some((token, refresh_after)) = cache.as_ref()
             && Instant::now() < *refresh_after
         {
             return Ok(Secret::new(token.expose().to_string()));
         }
-        let (token, lifetime) = self.fetch(raw).await?;
+        let (token, lifetime) = self.fetch().await?;
         let copy = Secret::new(token.expose().to_string());
         *cache = Some((token, Instant::now() + Duration::from_secs(lifetime.saturating_sub(300))));
         Ok(copy)
@@ -97,7 +98,7 @@ impl TokenSource {
         })
     }
 
-    async fn fetch(&self, raw: Option<&RawLog>) -> Result<(Secret, u64), ApiError> {
+    async fn fetch(&self) -> Result<(Secret, u64), ApiError> {
         let label = "/{tenant}/oauth2/v2.0/token";
         let assertion = match &self.credential {
             Credential::Certificate { key, x5t_s256 } => Some(self.assertion(key, x5t_s256)?),
@@ -118,7 +119,7 @@ impl TokenSource {
             .http
             .send(label, true, |c| c.post(self.token_url.clone()).header("accept", "application/json").form(&form))
             .await?;
-        let call = Call { system: System::Login, endpoint: label, method: "POST", raw };
+        let call = Call { system: System::Login, endpoint: label, method: "POST", raw: None };
         let (status, headers, body) = api::read(&call, resp).await?;
         if !(200..300).contains(&status) {
             return Err(api::vendor_error(&call, status, &headers, &body));

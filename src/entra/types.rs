@@ -171,13 +171,16 @@ impl DirectoryAudit {
             .find(|p| p.display_name.as_deref() == Some(name))
     }
 
-    /// Whether this row disables the account: "Disable account", or an "Update user"
-    /// (or other) row whose AccountEnabled went true → false.
+    /// Whether this row shows the account of `target_id` disabled: a successful
+    /// "Disable account", or a successful row (often "Update user") whose
+    /// AccountEnabled went true → false, naming that target.
     pub fn disables(&self, target_id: &str) -> bool {
-        self.activity_display_name == "Disable account"
-            || self
-                .property(target_id, "AccountEnabled")
-                .is_some_and(|p| p.after() == Value::Bool(false) && p.before() != Value::Bool(false))
+        let ours = self.target_resources.iter().any(|t| t.id.as_deref() == Some(target_id));
+        let succeeded = self.result.as_deref() == Some("success");
+        let flipped = self
+            .property(target_id, "AccountEnabled")
+            .is_some_and(|p| p.after() == Value::Bool(false) && p.before() != Value::Bool(false));
+        ours && succeeded && (self.activity_display_name == "Disable account" || flipped)
     }
 
     /// The service principal (object id) that made the change, when an app did.

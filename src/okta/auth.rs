@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 use crate::api::{self, ApiError, Call};
 use crate::http::{HttpClient, System};
 use crate::jwt::{Alg, SigningKey, b64url};
-use crate::raw::RawLog;
 use crate::secret::Secret;
 
 pub enum Auth {
@@ -35,7 +34,9 @@ pub struct ServiceApp {
     token_url: String,
     /// The DPoP key: made once per client, never stored.
     dpop_key: SigningKey,
-    nonce: Mutex<Option<String>>,
+    /// DPoP nonces are per server (RFC 9449): the token endpoint's and the API's.
+    token_nonce: Mutex<Option<String>>,
+    api_nonce: Mutex<Option<String>>,
     token: tokio::sync::Mutex<Option<Token>>,
     login: HttpClient,
 }
@@ -74,7 +75,8 @@ impl ServiceApp {
             scopes,
             token_url,
             dpop_key,
-            nonce: Mutex::new(None),
+            token_nonce: Mutex::new(None),
+            api_nonce: Mutex::new(None),
             token: tokio::sync::Mutex::new(None),
             login,
         })
@@ -92,7 +94,9 @@ impl ServiceApp {
         })
     }
 
-    /// A DPoP proof for one request: `htu` is the URL without query or fragment.
+    /// A DPoP proof for one request: `htu` is the URL without query or fragment. With
+    /// an access token (`ath`) it is for the API, else for the token endpoint; each
+    /// carries its own server's nonce.
     pub fn proof(&self, method: &str, url: &reqwest::Url, access: Option<&str>) -> Result<String, ApiError> {
         let mut htu = url.clone();
         htu.set_query(None);
@@ -101,7 +105,8 @@ impl ServiceApp {
         header.insert("typ".into(), json!("dpop+jwt"));
         header.insert("jwk".into(), self.dpop_key.public_jwk());
         let mut claims = json!({"htm": method, "htu": htu.as_str(), "iat": now(), "jti": jti()});
-        if let Some(n) = self.nonce.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        let slot = if access.is_some() { &self.api_nonce } else { &self.token_nonce };
+        if let Some(n) = slot.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             claims["nonce"] = json!(n);
         }
         if let Some(a) = access {
@@ -112,9 +117,13 @@ impl ServiceApp {
             .map_err(|e| ApiError::Setup { system: System::Okta, detail: format!("cannot sign a DPoP proof: {e}") })
     }
 
-    /// Remembers a nonce the server asked for (token endpoint or resource server).
-    pub fn set_nonce(&self, nonce: &str) {
-        *self.nonce.lock().unwrap_or_else(|e| e.into_inner()) = Some(nonce.to_string());
+    /// Remembers the nonce the API (resource server) asked for.
+    pub fn set_api_nonce(&self, nonce: &str) {
+        *self.api_nonce.lock().unwrap_or_else(|e| e.into_inner()) = Some(nonce.to_string());
+    }
+
+    fn set_token_nonce(&self, nonce: &str) {
+        *self.token_nonce.lock().unwrap_or_else(|e| e.into_inner()) = Some(nonce.to_string());
     }
 
     /// Forgets the cached token (after a 401 on a call that used it).
@@ -123,10 +132,11 @@ impl ServiceApp {
     }
 
     /// The access token (and whether it is DPoP-bound), fetching one when none is cached.
-    pub async fn access(&self, raw: Option<&RawLog>) -> Result<(Secret, bool), ApiError> {
+    /// Token responses are never kept as raw evidence: their body is the token.
+    pub async fn access(&self) -> Result<(Secret, bool), ApiError> {
         let mut cached = self.token.lock().await;
         if cached.as_ref().is_none_or(|t| Instant::now() >= t.refresh_after) {
-            *cached = Some(self.fetch(raw).await?);
+            *cached = Some(self.fetch().await?);
         }
         match cached.as_ref() {
             Some(t) => Ok((Secret::new(t.value.expose().to_string()), t.dpop)),
@@ -135,24 +145,29 @@ impl ServiceApp {
     }
 
     /// `POST /oauth2/v1/token`, retried once with the nonce when Okta answers `use_dpop_nonce`.
-    async fn fetch(&self, raw: Option<&RawLog>) -> Result<Token, ApiError> {
+    async fn fetch(&self) -> Result<Token, ApiError> {
         let url = reqwest::Url::parse(&self.token_url)
             .map_err(|e| ApiError::Setup { system: System::Okta, detail: format!("token URL: {e}") })?;
-        let call = Call { system: System::Login, endpoint: "/oauth2/v1/token", method: "POST", raw };
+        let call = Call { system: System::Login, endpoint: "/oauth2/v1/token", method: "POST", raw: None };
+        let scope = self.scopes.join(" ");
         for round in 0..2 {
-            let assertion = self.assertion()?;
-            let proof = self.proof("POST", &url, None)?;
-            let scope = self.scopes.join(" ");
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("scope", scope.as_str()),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion.as_str()),
-            ];
+            // Signing is checked once here; every attempt below gets a fresh assertion and
+            // proof, since Okta refuses a `jti` it has seen (a 429 retry would repeat it).
+            self.assertion()?;
+            self.proof("POST", &url, None)?;
+            // Asking for a token creates nothing: safe to retry.
             let resp = self
                 .login
-                .send("/oauth2/v1/token", false, |c| {
-                    c.post(url.clone()).header("DPoP", &proof).header("accept", "application/json").form(&form)
+                .send("/oauth2/v1/token", true, |c| {
+                    let assertion = self.assertion().unwrap_or_default();
+                    let proof = self.proof("POST", &url, None).unwrap_or_default();
+                    let form = [
+                        ("grant_type", "client_credentials"),
+                        ("scope", scope.as_str()),
+                        ("client_assertion_type", JWT_BEARER),
+                        ("client_assertion", assertion.as_str()),
+                    ];
+                    c.post(url.clone()).header("DPoP", proof).header("accept", "application/json").form(&form)
                 })
                 .await?;
             let (status, headers, body) = api::read(&call, resp).await?;
@@ -176,7 +191,7 @@ impl ServiceApp {
                 .as_deref()
                 == Some("use_dpop_nonce");
             match headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
-                Some(nonce) if asked_nonce && round == 0 => self.set_nonce(nonce),
+                Some(nonce) if asked_nonce && round == 0 => self.set_token_nonce(nonce),
                 _ => return Err(api::vendor_error(&call, status, &headers, &body)),
             }
         }

@@ -82,8 +82,15 @@ impl<'c> LogPager<'c> {
         let (values, next) = self.client.page(url.clone(), "/api/v1/logs").await?;
         self.next = match next {
             Some(n) => Some(n),
-            // A polling query that loses its next link resumes from the same page.
-            None if self.polling => Some(url),
+            // Okta always gives a polling query a next link; without one the cursor is
+            // lost, and re-reading the same page would loop and duplicate events.
+            None if self.polling => {
+                return Err(ApiError::Malformed {
+                    system: crate::http::System::Okta,
+                    endpoint: "GET /api/v1/logs".into(),
+                    detail: "a polling page came without a next link".into(),
+                });
+            }
             None => None,
         };
         let mut events = Vec::with_capacity(values.len());

@@ -105,11 +105,15 @@ impl OktaClient {
             let (authorization, app) = match &self.auth {
                 Auth::Ssws(t) => (Secret::new(format!("SSWS {}", t.expose())), None),
                 Auth::OAuth(app) => {
-                    let (token, dpop) = app.access(raw).await?;
+                    let (token, dpop) = app.access().await?;
                     let scheme = if dpop { "DPoP" } else { "Bearer" };
                     (Secret::new(format!("{scheme} {}", token.expose())), dpop.then_some((app.as_ref(), token)))
                 }
             };
+            // A proof that cannot be signed is an error here, not a request sent without one.
+            if let Some((app, token)) = &app {
+                app.proof(method.as_str(), &url, Some(token.expose()))?;
+            }
             let resp = self
                 .http
                 .send(label, idempotent, |c| {
@@ -117,6 +121,7 @@ impl OktaClient {
                         .request(method.clone(), url.clone())
                         .header("accept", "application/json")
                         .header("authorization", authorization.expose());
+                    // A fresh proof per attempt: a retried request must not repeat a jti.
                     if let Some((app, token)) = &app
                         && let Ok(proof) = app.proof(method.as_str(), &url, Some(token.expose()))
                     {
@@ -135,7 +140,7 @@ impl OktaClient {
             {
                 let challenge = headers.get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("");
                 match headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
-                    Some(nonce) if challenge.contains("use_dpop_nonce") => app.set_nonce(nonce),
+                    Some(nonce) if challenge.contains("use_dpop_nonce") => app.set_api_nonce(nonce),
                     _ => app.invalidate().await,
                 }
                 continue;
@@ -176,11 +181,14 @@ impl OktaClient {
         let (v, headers) = self.json(Method::GET, url, label, None, true).await?;
         let next = link::find(headers.get_all("link").iter().filter_map(|h| h.to_str().ok()), "next");
         let next = match next {
-            Some(n) => Some(Url::parse(&n).map_err(|e| ApiError::Malformed {
-                system: System::Okta,
-                endpoint: format!("GET {label}"),
-                detail: format!("next link: {e}"),
-            })?),
+            Some(n) => Some(self.same_origin(
+                label,
+                Url::parse(&n).map_err(|e| ApiError::Malformed {
+                    system: System::Okta,
+                    endpoint: format!("GET {label}"),
+                    detail: format!("next link: {e}"),
+                })?,
+            )?),
             None => None,
         };
         match v {
@@ -190,6 +198,19 @@ impl OktaClient {
                 endpoint: format!("GET {label}"),
                 detail: "expected a JSON array".into(),
             }),
+        }
+    }
+
+    /// A paging link must stay on the org: the token goes wherever it points.
+    fn same_origin(&self, label: &str, next: Url) -> Result<Url, ApiError> {
+        if next.origin() == self.base.origin() {
+            Ok(next)
+        } else {
+            Err(ApiError::Malformed {
+                system: System::Okta,
+                endpoint: format!("GET {label}"),
+                detail: format!("next link leaves the org: {}", next.origin().ascii_serialization()),
+            })
         }
     }
 
@@ -257,16 +278,18 @@ impl OktaClient {
         Self::parse("/api/v1/users/{id}", "POST", v)
     }
 
-    /// Deactivates (DEPROVISIONED). Current orgs answer 200 `{}`, older ones 204: both are success.
+    /// Deactivates (DEPROVISIONED). Current orgs answer 200 `{}`, older ones 204: both are
+    /// success. Not retried on a lost answer: a caller resolves that by reading the user back.
     pub async fn deactivate(&self, id: &str) -> Result<(), ApiError> {
         let url = self.url(&format!("/api/v1/users/{}/lifecycle/deactivate", percent(id)))?;
-        self.json(Method::POST, url, "/api/v1/users/{id}/lifecycle/deactivate", None, true).await.map(|_| ())
+        self.json(Method::POST, url, "/api/v1/users/{id}/lifecycle/deactivate", None, false).await.map(|_| ())
     }
 
     /// DELETE: on a user not yet DEPROVISIONED this deactivates; the second call deletes.
+    /// Never retried: a retry after a lost answer would turn a deactivation into a delete.
     pub async fn delete_user(&self, id: &str) -> Result<(), ApiError> {
         let url = self.url(&format!("/api/v1/users/{}", percent(id)))?;
-        self.json(Method::DELETE, url, "/api/v1/users/{id}", None, true).await.map(|_| ())
+        self.json(Method::DELETE, url, "/api/v1/users/{id}", None, false).await.map(|_| ())
     }
 
     /// `search=` (includes DEPROVISIONED users), paged to the end.
@@ -285,10 +308,22 @@ impl OktaClient {
 
     // --- groups and apps ---------------------------------------------------
 
-    /// The group with exactly this name (`q=` is a prefix match, so filter here).
+    /// The group with exactly this name. `search=` (paged, exact) rather than `q=`, which
+    /// is a prefix match capped at 300 results; two groups of one name is an error.
     pub async fn find_group(&self, name: &str) -> Result<Option<Group>, ApiError> {
-        let groups: Vec<Group> = self.all(self.url_with("/api/v1/groups", &[("q", name)])?, "/api/v1/groups").await?;
-        Ok(groups.into_iter().find(|g| g.profile.name == name))
+        let search = format!("profile.name eq {}", quote(name));
+        let groups: Vec<Group> = self
+            .all(self.url_with("/api/v1/groups", &[("search", &search), ("limit", "200")])?, "/api/v1/groups")
+            .await?;
+        let mut exact: Vec<Group> = groups.into_iter().filter(|g| g.profile.name == name).collect();
+        match exact.len() {
+            0 | 1 => Ok(exact.pop()),
+            n => Err(ApiError::Malformed {
+                system: System::Okta,
+                endpoint: "GET /api/v1/groups".into(),
+                detail: format!("{n} groups are named {name:?}; name one unambiguously"),
+            }),
+        }
     }
 
     pub async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), ApiError> {
@@ -329,12 +364,24 @@ impl OktaClient {
         .await
     }
 
+    /// The user's assignment to an app, or `None` when it has none. Okta answers E0000007
+    /// for an unknown app too, so absence is only trusted once the app is known to exist.
     pub async fn app_user(&self, app_id: &str, user_id: &str) -> Result<Option<AppUser>, ApiError> {
-        self.get_opt(
-            self.url(&format!("/api/v1/apps/{}/users/{}", percent(app_id), percent(user_id)))?,
-            "/api/v1/apps/{id}/users/{userId}",
-        )
-        .await
+        let url = self.url(&format!("/api/v1/apps/{}/users/{}", percent(app_id), percent(user_id)))?;
+        match self.get_opt(url, "/api/v1/apps/{id}/users/{userId}").await? {
+            Some(au) => Ok(Some(au)),
+            None => {
+                self.json(
+                    Method::GET,
+                    self.url(&format!("/api/v1/apps/{}", percent(app_id)))?,
+                    "/api/v1/apps/{id}",
+                    None,
+                    true,
+                )
+                .await?;
+                Ok(None)
+            }
+        }
     }
 
     pub async fn app_groups(&self, app_id: &str) -> Result<Vec<AppGroup>, ApiError> {

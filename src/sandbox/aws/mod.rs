@@ -128,7 +128,7 @@ pub fn paginate(
     Ok((page, next))
 }
 
-async fn dispatch(State(api): State<Arc<AwsApi>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn dispatch(State(api): State<Arc<AwsApi>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     // Route on the text after the last '.', so both CloudTrail target spellings work.
     let (prefix, op) = match target.rsplit_once('.') {
@@ -138,7 +138,8 @@ async fn dispatch(State(api): State<Arc<AwsApi>>, headers: HeaderMap, body: Byte
     let shared = api.shared.clone();
     let hit = web::pre(&shared, System::Aws, &format!("{prefix}.{op}")).await;
     let request_id = shared.tenant().rng.guid();
-    let resp = handle(&api, &headers, &body, &prefix, &op, hit, request_id.clone()).await;
+    let resp =
+        handle(&api, Signed { uri: &uri, headers: &headers, body: &body }, &prefix, &op, hit, request_id.clone()).await;
     let mut resp = resp;
     let h = resp.headers_mut();
     web::set(h, "x-amzn-requestid", &request_id);
@@ -146,15 +147,15 @@ async fn dispatch(State(api): State<Arc<AwsApi>>, headers: HeaderMap, body: Byte
     resp
 }
 
-async fn handle(
-    api: &AwsApi,
-    headers: &HeaderMap,
-    body: &[u8],
-    prefix: &str,
-    op: &str,
-    hit: Hit,
-    request_id: String,
-) -> Response {
+/// The parts of the HTTP request the signature covers.
+struct Signed<'a> {
+    uri: &'a axum::http::Uri,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+}
+
+async fn handle(api: &AwsApi, req: Signed<'_>, prefix: &str, op: &str, hit: Hit, request_id: String) -> Response {
+    let Signed { uri, headers, body } = req;
     let service = match prefix {
         "AWSIdentityStore" => "identitystore",
         "SWBExternalService" => "sso",
@@ -165,7 +166,10 @@ async fn handle(
     };
     let id = &api.shared.id;
     let secret_for = |k: &str| (k == id.aws_access_key_id).then(|| id.aws_secret_access_key.clone());
-    match sigv4::verify("POST", "/", "", headers, body, secret_for, Utc::now()) {
+    // The canonical query is the query's pairs sorted (empty for awsJson calls).
+    let mut pairs: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
+    pairs.sort_unstable();
+    match sigv4::verify("POST", uri.path(), &pairs.join("&"), headers, body, secret_for, Utc::now()) {
         Err(r) => {
             return error(&request_id, StatusCode::BAD_REQUEST, r.error_type, &r.message, json!({}));
         }

@@ -131,25 +131,35 @@ pub fn verify(
         ));
     }
     // AWS refuses signatures more than 5 minutes from its own clock (the SDK signs with the real clock).
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ") {
-        let skew = (now - t.and_utc()).num_seconds().abs();
-        if skew > 300 {
-            return Err(refuse(
-                "InvalidSignatureException",
-                format!("Signature expired: {amz_date} is now earlier than the allowed window (5 min)."),
-            ));
-        }
+    let signed_at = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ").map_err(|_| {
+        refuse(
+            "IncompleteSignatureException",
+            format!("X-Amz-Date must be in ISO 8601 basic format, got '{amz_date}'."),
+        )
+    })?;
+    if (now - signed_at.and_utc()).num_seconds().abs() > 300 {
+        return Err(refuse(
+            "InvalidSignatureException",
+            format!("Signature expired: {amz_date} is now earlier than the allowed window (5 min)."),
+        ));
     }
     let mut names = auth.signed_headers.clone();
     names.sort();
     if !names.iter().any(|n| n == "host") {
         return Err(refuse("InvalidSignatureException", "'Host' must be a signed header."));
     }
-    let payload_hash = headers
+    // The body is always hashed: a declared x-amz-content-sha256 must match it.
+    let payload_hash = hex::encode(Sha256::digest(body));
+    if headers
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| hex::encode(Sha256::digest(body)));
+        .is_some_and(|declared| declared != payload_hash)
+    {
+        return Err(refuse(
+            "InvalidSignatureException",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
+    }
     let canonical = format!(
         "{method}\n{path}\n{query}\n{}\n{}\n{payload_hash}",
         canonical_headers(headers, &names)?,
@@ -225,6 +235,14 @@ mod tests {
         let auth = verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), now).unwrap();
         assert_eq!(auth.service, "identitystore");
         assert!(verify("POST", "/", "", &h, b"{ }", |_| Some("SK".into()), now).is_err(), "the body is signed");
+        // A declared payload hash that does not match the body is refused.
+        h.insert("x-amz-content-sha256", "00".parse().unwrap());
+        assert!(
+            verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), now)
+                .unwrap_err()
+                .message
+                .contains("x-amz-content-sha256")
+        );
     }
 
     /// The worked example from AWS's SigV4 documentation (IAM ListUsers, GET).
