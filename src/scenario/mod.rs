@@ -2,6 +2,9 @@
 //! crash-safe journal every mutation goes through (intent first, result after), so
 //! an interrupted run can always be torn down.
 
+pub mod checks;
 pub mod journal;
 pub mod plan;
+pub mod runner;
 pub mod safety;
+pub mod watch;

@@ -1,0 +1,659 @@
+//! From what a run gathered to verdicts, per subject, phase, leg and check. Each
+//! timed check takes its T0 from the Okta System Log (falling back to our request
+//! time only with that provenance said), the change from the poll window, and the
+//! downstream's own audit time when the window confirms it.
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use super::runner::{Clients, Gathered, Live, Settings};
+use crate::aws::types::{TrailEvent, iso_duration};
+use crate::entra::types::DirectoryAudit;
+use crate::evidence::record::{
+    Leg, Observation, Phase, Provenance, Record, Source, SourceEvent, Stamp, Status, Verdict,
+};
+use crate::evidence::verdict::{Change, timed};
+use crate::okta::types::LogEvent;
+
+fn ms(d: Duration) -> i64 {
+    d.num_milliseconds()
+}
+
+fn std_to(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+fn verdict(l: &Live, leg: Leg, phase: Phase, check: &str, status: Status, reason: String) -> Verdict {
+    Verdict {
+        subject: l.plan.key.clone(),
+        leg,
+        phase,
+        check: check.into(),
+        status,
+        latency_ms: None,
+        sla_ms: None,
+        time: None,
+        reason,
+    }
+}
+
+fn pass_or(l: &Live, leg: Leg, phase: Phase, check: &str, ok: bool, why: String) -> Verdict {
+    verdict(l, leg, phase, check, if ok { Status::Pass } else { Status::Fail }, if ok { String::new() } else { why })
+}
+
+fn sha(v: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// The Okta event that starts a phase's clock.
+fn t0(events: &[LogEvent], okta_id: &str, kind: &str, requested: Option<DateTime<Utc>>) -> Option<Stamp> {
+    let found = events
+        .iter()
+        .filter(|e| e.event_type == kind && e.target_of("User").and_then(|t| t.id.as_deref()) == Some(okta_id))
+        .map(|e| e.published)
+        .min();
+    match (found, requested) {
+        (Some(at), _) => {
+            Some(Stamp { at, provenance: Provenance::Source, detail: format!("okta_system_log {kind} published") })
+        }
+        (None, Some(at)) => Some(Stamp {
+            at,
+            provenance: Provenance::Requested,
+            detail: format!("our request ({kind} not found in the System Log)"),
+        }),
+        (None, None) => None,
+    }
+}
+
+fn app_events<'a>(events: &'a [LogEvent], okta_id: &str, app: &str, kind: &str) -> Vec<&'a LogEvent> {
+    events
+        .iter()
+        .filter(|e| e.event_type == kind)
+        .filter(|e| e.target_of("User").and_then(|t| t.id.as_deref()) == Some(okta_id))
+        .filter(|e| e.target_of("AppInstance").and_then(|t| t.id.as_deref()) == Some(app))
+        .collect()
+}
+
+/// The Okta push check: SUCCESS seen, or the FAILUREs with their reasons, or nothing.
+fn push_check(l: &Live, events: &[LogEvent], app: &str, leg: Leg, phase: Phase, kind: &str) -> Verdict {
+    let check = format!("okta {kind} to {}", if leg == Leg::Entra { "Entra" } else { "AWS" });
+    let Some(id) = &l.okta_id else {
+        return verdict(l, Leg::Okta, phase, &check, Status::Unknown, "no Okta user".into());
+    };
+    let found = app_events(events, id, app, kind);
+    if found.iter().any(|e| e.succeeded()) {
+        return verdict(l, Leg::Okta, phase, &check, Status::Pass, String::new());
+    }
+    match found.last() {
+        Some(e) => verdict(
+            l,
+            Leg::Okta,
+            phase,
+            &check,
+            Status::Fail,
+            format!(
+                "outcome {}: {}",
+                e.outcome.as_ref().and_then(|o| o.result.clone()).unwrap_or_default(),
+                e.outcome.as_ref().and_then(|o| o.reason.clone()).unwrap_or_default()
+            ),
+        ),
+        None => verdict(
+            l,
+            Leg::Okta,
+            phase,
+            &check,
+            Status::Unknown,
+            format!("no {kind} event for this app in the System Log"),
+        ),
+    }
+}
+
+fn audit_time<'a>(
+    audits: &'a [DirectoryAudit],
+    target: Option<&str>,
+    pick: impl Fn(&DirectoryAudit, &str) -> bool,
+) -> Option<(Stamp, &'a DirectoryAudit)> {
+    let target = target?;
+    audits.iter().filter(|a| pick(a, target)).min_by_key(|a| a.activity_date_time).map(|a| {
+        (
+            Stamp {
+                at: a.activity_date_time,
+                provenance: Provenance::Source,
+                detail: format!("entra_directory_audit {} activityDateTime", a.activity_display_name),
+            },
+            a,
+        )
+    })
+}
+
+fn trail_time<'a>(
+    trail: &'a [TrailEvent],
+    target: Option<&str>,
+    pick: impl Fn(&TrailEvent) -> bool,
+) -> Option<(Stamp, &'a TrailEvent)> {
+    let target = target?;
+    trail
+        .iter()
+        .filter(|e| e.target_id() == Some(target) && pick(e))
+        .filter_map(|e| e.event_time.map(|t| (t, e)))
+        .min_by_key(|(t, _)| *t)
+        .map(|(at, e)| {
+            (Stamp { at, provenance: Provenance::Source, detail: format!("cloudtrail {} eventTime", e.event_name) }, e)
+        })
+}
+
+/// A timed verdict for one leg's change in one phase.
+#[allow(clippy::too_many_arguments)]
+fn timed_check(
+    record: &mut Record,
+    l: &Live,
+    leg: Leg,
+    phase: Phase,
+    check: &str,
+    start: Option<&Stamp>,
+    source: Option<Stamp>,
+    offset: Option<Duration>,
+    sla: Duration,
+) -> Verdict {
+    let w = l.watches.get(&(phase, leg)).cloned().unwrap_or_default();
+    let change = Change { window: w.window(), source, clock_offset: offset };
+    let unseen = w.unseen();
+    let t = timed(start, Some(&change).filter(|c| c.window.is_some() || c.source.is_some()), Some(&unseen), sla);
+    if let Some(n) = &t.note {
+        record.notes.push(format!("{} {check} ({leg:?}): {n}", l.plan.key));
+    }
+    record.observations.push(Observation {
+        subject: l.plan.key.clone(),
+        leg,
+        phase,
+        check: check.into(),
+        expected: "changed".into(),
+        seen: if w.seen() { "changed".into() } else { "not seen".into() },
+        window: w.window(),
+    });
+    Verdict {
+        subject: l.plan.key.clone(),
+        leg,
+        phase,
+        check: check.into(),
+        status: t.status,
+        latency_ms: t.latency.map(ms),
+        sla_ms: Some(ms(sla)),
+        time: t.time,
+        reason: t.reason,
+    }
+}
+
+pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gathered) {
+    let offsets = (c.graph.http().clock_offset(), c.aws_offset());
+    for e in &g.okta_events {
+        record.events.push(SourceEvent {
+            source: Source::OktaSystemLog,
+            id: e.uuid.clone(),
+            time: e.published,
+            kind: e.event_type.clone(),
+            outcome: e.outcome.as_ref().and_then(|o| o.result.clone()),
+            subject: subject_of_okta(g, e),
+            leg: None,
+            sha256: sha(&e.raw),
+        });
+    }
+    for l in &g.subjects {
+        let Some(okta_id) = l.okta_id.clone() else { continue };
+        let targets = [l.entra_id.as_deref(), l.aws_id.as_deref()];
+        for a in g
+            .audits
+            .iter()
+            .filter(|a| a.target_resources.iter().any(|t| t.id.is_some() && t.id.as_deref() == targets[0]))
+        {
+            record.events.push(SourceEvent {
+                source: Source::EntraDirectoryAudit,
+                id: a.id.clone(),
+                time: a.activity_date_time,
+                kind: a.activity_display_name.clone(),
+                outcome: a.result.clone(),
+                subject: Some(l.plan.key.clone()),
+                leg: Some(Leg::Entra),
+                sha256: sha(&a.raw),
+            });
+        }
+        for e in g.trail.iter().filter(|e| e.target_id().is_some() && e.target_id() == targets[1]) {
+            if let Some(t) = e.event_time {
+                record.events.push(SourceEvent {
+                    source: Source::Cloudtrail,
+                    id: e.event_id.clone(),
+                    time: t,
+                    kind: e.event_name.clone(),
+                    outcome: e.error_code().map(str::to_string).or(Some("success".into())),
+                    subject: Some(l.plan.key.clone()),
+                    leg: Some(Leg::Aws),
+                    sha256: sha(&e.event),
+                });
+            }
+        }
+
+        // Joiner.
+        let start = t0(&g.okta_events, &okta_id, "user.lifecycle.create", l.requested.get(&Phase::Joiner).copied());
+        record.verdicts.push(push_check(
+            l,
+            &g.okta_events,
+            &s.entra_app,
+            Leg::Entra,
+            Phase::Joiner,
+            "application.provision.user.push",
+        ));
+        record.verdicts.push(push_check(
+            l,
+            &g.okta_events,
+            &s.aws_app,
+            Leg::Aws,
+            Phase::Joiner,
+            "application.provision.user.push",
+        ));
+        let src = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
+            a.activity_display_name == "Add user" && a.target_resources.iter().any(|r| r.id.as_deref() == Some(t))
+        })
+        .map(|x| x.0);
+        let v = timed_check(
+            record,
+            l,
+            Leg::Entra,
+            Phase::Joiner,
+            "account created",
+            start.as_ref(),
+            src,
+            offsets.0,
+            std_to(s.sla.joiner),
+        );
+        record.verdicts.push(v);
+        let src = trail_time(&g.trail, l.aws_id.as_deref(), |e| e.event_name == "CreateUser").map(|x| x.0);
+        let v = timed_check(
+            record,
+            l,
+            Leg::Aws,
+            Phase::Joiner,
+            "account created",
+            start.as_ref(),
+            src,
+            offsets.1,
+            std_to(s.sla.joiner),
+        );
+        record.verdicts.push(v);
+        joiner_state(s, c, record, l, g).await;
+
+        // Mover.
+        if s.mover {
+            let start =
+                t0(&g.okta_events, &okta_id, "user.account.update_profile", l.requested.get(&Phase::Mover).copied());
+            let src = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
+                a.activity_display_name == "Update user" && a.property(t, "Surname").is_some()
+            })
+            .map(|x| x.0);
+            let v = timed_check(
+                record,
+                l,
+                Leg::Entra,
+                Phase::Mover,
+                "renamed in place",
+                start.as_ref(),
+                src,
+                offsets.0,
+                std_to(s.sla.mover),
+            );
+            record.verdicts.push(v);
+            let src = trail_time(&g.trail, l.aws_id.as_deref(), |e| e.event_name == "PutUser").map(|x| x.0);
+            let v = timed_check(
+                record,
+                l,
+                Leg::Aws,
+                Phase::Mover,
+                "renamed in place",
+                start.as_ref(),
+                src,
+                offsets.1,
+                std_to(s.sla.mover),
+            );
+            record.verdicts.push(v);
+        }
+
+        // Leaver.
+        if s.leaver {
+            let start = t0(&g.okta_events, &okta_id, "user.lifecycle.deactivate", None);
+            record.verdicts.push(push_check(
+                l,
+                &g.okta_events,
+                &s.entra_app,
+                Leg::Entra,
+                Phase::Leaver,
+                "application.provision.user.deactivate",
+            ));
+            record.verdicts.push(push_check(
+                l,
+                &g.okta_events,
+                &s.aws_app,
+                Leg::Aws,
+                Phase::Leaver,
+                "application.provision.user.deactivate",
+            ));
+            let entra = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
+                a.disables(t)
+                    || (a.activity_display_name == "Delete user"
+                        && a.target_resources.iter().any(|r| r.id.as_deref() == Some(t)))
+            });
+            if let (Some(sp), Some((_, row))) = (&s.okta_sp_id, &entra)
+                && row.by_service_principal() != Some(sp.as_str())
+            {
+                record.notes.push(format!(
+                    "{}: the Entra revoke was made by {:?}, not Okta's service principal: a manual change?",
+                    l.plan.key, row.initiated_by
+                ));
+            }
+            let v = timed_check(
+                record,
+                l,
+                Leg::Entra,
+                Phase::Leaver,
+                "revoked",
+                start.as_ref(),
+                entra.map(|x| x.0),
+                offsets.0,
+                std_to(s.sla.leaver),
+            );
+            let entra_latency = v.latency_ms;
+            record.verdicts.push(v);
+            let aws = trail_time(&g.trail, l.aws_id.as_deref(), |e| {
+                (e.event_name == "PatchUser" && e.active_after() == Some(false)) || e.event_name == "DeleteUser"
+            });
+            let v = timed_check(
+                record,
+                l,
+                Leg::Aws,
+                Phase::Leaver,
+                "revoked",
+                start.as_ref(),
+                aws.map(|x| x.0),
+                offsets.1,
+                std_to(s.sla.leaver),
+            );
+            let aws_latency = v.latency_ms;
+            record.verdicts.push(v);
+            residual(s, c, record, l, start.as_ref(), entra_latency, aws_latency).await;
+        }
+    }
+}
+
+impl Clients<'_> {
+    fn aws_offset(&self) -> Option<Duration> {
+        None
+    }
+}
+
+fn subject_of_okta(g: &Gathered, e: &LogEvent) -> Option<String> {
+    let id = e.target_of("User").and_then(|t| t.id.as_deref())?;
+    g.subjects.iter().find(|l| l.okta_id.as_deref() == Some(id)).map(|l| l.plan.key.clone())
+}
+
+/// Joiner, not timed: the mapped attributes, the group membership, and on AWS that the
+/// group grants a permission set on the account (an account that can access nothing fails).
+async fn joiner_state(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Live, g: &Gathered) {
+    let p = &l.plan;
+    match &l.entra_id {
+        None => record.verdicts.push(verdict(
+            l,
+            Leg::Entra,
+            Phase::Joiner,
+            "attributes mapped",
+            Status::Unknown,
+            "no Entra account found".into(),
+        )),
+        Some(id) => match c.graph.get_user(id).await {
+            Ok(Some(u)) => {
+                let link = match s.link {
+                    crate::config::LinkAttribute::OnPremisesImmutableId => {
+                        u.on_premises_immutable_id.as_deref() == l.okta_id.as_deref()
+                    }
+                    crate::config::LinkAttribute::EmployeeId => {
+                        u.employee_id.as_deref() == Some(p.employee_number.as_str())
+                    }
+                };
+                let ok = u.user_principal_name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(&p.login))
+                    && u.given_name.as_deref() == Some(p.given.as_str())
+                    && link;
+                record.verdicts.push(pass_or(
+                    l,
+                    Leg::Entra,
+                    Phase::Joiner,
+                    "attributes mapped",
+                    ok,
+                    format!(
+                        "seen upn {:?}, givenName {:?}, link {}",
+                        u.user_principal_name,
+                        u.given_name,
+                        if link { "ok" } else { "missing" }
+                    ),
+                ));
+                let groups = c.graph.member_of(id).await;
+                let want = if s.mover { &s.mover_group } else { &s.group };
+                match groups {
+                    Ok(gs) => record.verdicts.push(pass_or(
+                        l,
+                        Leg::Entra,
+                        Phase::Joiner,
+                        "group membership",
+                        gs.iter().any(|g| g.display_name.as_deref() == Some(want.as_str())),
+                        format!("not a member of {want}"),
+                    )),
+                    Err(e) => record.verdicts.push(verdict(
+                        l,
+                        Leg::Entra,
+                        Phase::Joiner,
+                        "group membership",
+                        Status::Unknown,
+                        format!("could not observe: {e}"),
+                    )),
+                }
+            }
+            Ok(None) => record.verdicts.push(verdict(
+                l,
+                Leg::Entra,
+                Phase::Joiner,
+                "attributes mapped",
+                Status::Unknown,
+                "the Entra account is gone (a delete revoke?)".into(),
+            )),
+            Err(e) => record.verdicts.push(verdict(
+                l,
+                Leg::Entra,
+                Phase::Joiner,
+                "attributes mapped",
+                Status::Unknown,
+                format!("could not observe: {e}"),
+            )),
+        },
+    }
+    match &l.aws_id {
+        None => record.verdicts.push(verdict(
+            l,
+            Leg::Aws,
+            Phase::Joiner,
+            "attributes mapped",
+            Status::Unknown,
+            "no Identity Center user found".into(),
+        )),
+        Some(id) => {
+            let want_ext = match s.external_id {
+                crate::config::ExternalId::OktaId => l.okta_id.clone().unwrap_or_default(),
+                crate::config::ExternalId::EmployeeNumber => p.employee_number.clone(),
+            };
+            match c.aws.describe_user(id).await {
+                Ok(Some(u)) => {
+                    let ok = u.user_name.as_deref() == Some(p.login.as_str())
+                        && u.given_name.as_deref() == Some(p.given.as_str())
+                        && u.has_external_id(&want_ext);
+                    record.verdicts.push(pass_or(
+                        l,
+                        Leg::Aws,
+                        Phase::Joiner,
+                        "attributes mapped",
+                        ok,
+                        format!(
+                            "seen userName {:?}, givenName {:?}, externalIds {:?}",
+                            u.user_name, u.given_name, u.external_ids
+                        ),
+                    ));
+                }
+                Ok(None) => record.verdicts.push(verdict(
+                    l,
+                    Leg::Aws,
+                    Phase::Joiner,
+                    "attributes mapped",
+                    Status::Unknown,
+                    "the Identity Center user is gone".into(),
+                )),
+                Err(e) => record.verdicts.push(verdict(
+                    l,
+                    Leg::Aws,
+                    Phase::Joiner,
+                    "attributes mapped",
+                    Status::Unknown,
+                    format!("could not observe: {e}"),
+                )),
+            }
+            let (group, ps) = if s.mover {
+                (&g.aws_groups.1, &s.mover_permission_set_arn)
+            } else {
+                (&g.aws_groups.0, &s.permission_set_arn)
+            };
+            let Some(group) = group else {
+                record.verdicts.push(verdict(
+                    l,
+                    Leg::Aws,
+                    Phase::Joiner,
+                    "access",
+                    Status::Fail,
+                    "the test group was never pushed to Identity Center".into(),
+                ));
+                return;
+            };
+            let member =
+                c.aws.is_member_in_groups(id, std::slice::from_ref(group)).await.map(|r| r.iter().any(|(_, m)| *m));
+            let granted = c
+                .aws
+                .assignments_for(group, true, Some(&s.account_id))
+                .await
+                .map(|a| a.iter().any(|x| &x.permission_set_arn == ps));
+            match (member, granted) {
+                (Ok(m), Ok(gr)) => record.verdicts.push(pass_or(
+                    l,
+                    Leg::Aws,
+                    Phase::Joiner,
+                    "access",
+                    m && gr,
+                    if !m {
+                        "not a member of the pushed group".into()
+                    } else {
+                        "exists but can access nothing: the group holds no permission set on the account".into()
+                    },
+                )),
+                (Err(e), _) | (_, Err(e)) => record.verdicts.push(verdict(
+                    l,
+                    Leg::Aws,
+                    Phase::Joiner,
+                    "access",
+                    Status::Unknown,
+                    format!("could not observe: {e}"),
+                )),
+            }
+        }
+    }
+}
+
+/// Residual access after the revoke: AWS sessions live on until the permission set's
+/// session duration ends; Entra sign-in sessions unless they were revoked at or after T0.
+async fn residual(
+    s: &Settings,
+    c: &Clients<'_>,
+    record: &mut Record,
+    l: &Live,
+    t0: Option<&Stamp>,
+    _entra_ms: Option<i64>,
+    aws_ms: Option<i64>,
+) {
+    let sla = std_to(s.sla.residual);
+    match c.aws.permission_set(if s.mover { &s.mover_permission_set_arn } else { &s.permission_set_arn }).await {
+        Ok(ps) => match (aws_ms, ps.session_duration.as_deref().and_then(iso_duration)) {
+            (Some(revoke), Some(session)) => {
+                let worst = Duration::milliseconds(revoke) + std_to(session);
+                let mut v = pass_or(
+                    l,
+                    Leg::Aws,
+                    Phase::Residual,
+                    "worst-case session end",
+                    worst <= sla,
+                    format!(
+                        "revoke latency plus the permission set's {} sessions: {}",
+                        ps.session_duration.clone().unwrap_or_default(),
+                        crate::duration::format(worst.to_std().unwrap_or_default())
+                    ),
+                );
+                v.latency_ms = Some(ms(worst));
+                v.sla_ms = Some(ms(sla));
+                record.verdicts.push(v);
+            }
+            _ => record.verdicts.push(verdict(
+                l,
+                Leg::Aws,
+                Phase::Residual,
+                "worst-case session end",
+                Status::Unknown,
+                "revoke latency or session duration unknown".into(),
+            )),
+        },
+        Err(e) => record.verdicts.push(verdict(
+            l,
+            Leg::Aws,
+            Phase::Residual,
+            "worst-case session end",
+            Status::Unknown,
+            format!("could not read the permission set: {e}"),
+        )),
+    }
+    let Some(t0) = t0 else {
+        record.verdicts.push(verdict(
+            l,
+            Leg::Entra,
+            Phase::Residual,
+            "sign-in sessions revoked",
+            Status::Unknown,
+            "no T0".into(),
+        ));
+        return;
+    };
+    let Some(id) = &l.entra_id else { return };
+    match c.graph.get_user(id).await {
+        Ok(Some(u)) => {
+            let revoked = u.sign_in_sessions_valid_from_date_time.is_some_and(|at| at >= t0.at - Duration::seconds(1));
+            record.verdicts.push(pass_or(l, Leg::Entra, Phase::Residual, "sign-in sessions revoked", revoked, format!("signInSessionsValidFromDateTime {:?} is before T0: refresh tokens issued before the leave stay valid", u.sign_in_sessions_valid_from_date_time)));
+        }
+        // A deleted account has no sessions left to use.
+        Ok(None) if l.revoked_as.get(&Leg::Entra).map(String::as_str) == Some("deleted") => record
+            .verdicts
+            .push(verdict(l, Leg::Entra, Phase::Residual, "sign-in sessions revoked", Status::Pass, String::new())),
+        Ok(None) => record.verdicts.push(verdict(
+            l,
+            Leg::Entra,
+            Phase::Residual,
+            "sign-in sessions revoked",
+            Status::Unknown,
+            "the Entra account is not readable".into(),
+        )),
+        Err(e) => record.verdicts.push(verdict(
+            l,
+            Leg::Entra,
+            Phase::Residual,
+            "sign-in sessions revoked",
+            Status::Unknown,
+            format!("could not observe: {e}"),
+        )),
+    }
+}

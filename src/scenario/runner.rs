@@ -1,0 +1,486 @@
+//! The run: create disposable subjects, watch both downstreams follow each change
+//! (joiner, mover, leaver), gather the three audit trails, and draw the verdicts.
+//! Every mutation is journaled first; teardown removes what the run made.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::journal::{Action, Journal, Stage};
+use super::plan::{self, Planned};
+use super::safety::{self, TestGroups, Unsafe};
+use super::watch::{Backoff, Watch};
+use crate::api::ApiError;
+use crate::aws::AwsClient;
+use crate::config::{ExternalId, LinkAttribute};
+use crate::entra::{AuditQuery, GraphClient};
+use crate::evidence::record::{Leg, Phase, Record, Step, Subject};
+use crate::http::Footprint;
+use crate::okta::{LogQuery, OktaClient};
+
+/// What a run needs to know, taken from the config (or the sandbox's built-in one).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub run_id: String,
+    pub operator: String,
+    pub prefix: String,
+    pub domain: String,
+    pub subjects: u32,
+    pub max_users: u32,
+    pub group: String,
+    pub mover_group: String,
+    pub entra_app: String,
+    pub aws_app: String,
+    pub account_id: String,
+    pub permission_set_arn: String,
+    pub mover_permission_set_arn: String,
+    pub link: LinkAttribute,
+    pub external_id: ExternalId,
+    pub okta_sp_id: Option<String>,
+    pub sla: Slas,
+    /// Extra time past an SLA before a change that never came is judged.
+    pub grace: Duration,
+    pub poll_start: Duration,
+    pub poll_max: Duration,
+    /// How long to wait for audit entries after a change was seen.
+    pub audit_wait: Duration,
+    pub mover: bool,
+    pub leaver: bool,
+    pub journal_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Slas {
+    pub joiner: Duration,
+    pub mover: Duration,
+    pub leaver: Duration,
+    pub residual: Duration,
+}
+
+pub struct Clients<'a> {
+    pub okta: &'a OktaClient,
+    pub graph: &'a GraphClient,
+    pub aws: &'a AwsClient,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Unsafe(#[from] Unsafe),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Journal(#[from] super::journal::JournalError),
+    #[error("refusing to run: {0}")]
+    Refused(String),
+}
+
+/// One subject as the run goes.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub plan: Planned,
+    pub okta_id: Option<String>,
+    pub entra_id: Option<String>,
+    pub aws_id: Option<String>,
+    /// When each phase's change was asked for (our clock).
+    pub requested: BTreeMap<Phase, DateTime<Utc>>,
+    /// (phase, leg) → the watched change.
+    pub watches: BTreeMap<(Phase, Leg), Watch>,
+    /// How the leaver was revoked per leg (disabled / deleted), as seen.
+    pub revoked_as: BTreeMap<Leg, String>,
+}
+
+/// Everything gathered, handed to the checks.
+pub struct Gathered {
+    pub subjects: Vec<Live>,
+    pub okta_events: Vec<crate::okta::types::LogEvent>,
+    pub audits: Vec<crate::entra::types::DirectoryAudit>,
+    pub trail: Vec<crate::aws::types::TrailEvent>,
+    pub groups: TestGroups,
+    pub aws_groups: (Option<String>, Option<String>),
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Settings {
+    fn apps(&self) -> [&str; 2] {
+        [self.entra_app.as_str(), self.aws_app.as_str()]
+    }
+}
+
+/// Runs the test and returns the record (verdicts included). Teardown always runs
+/// once subjects exist, whatever happened in between.
+pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> Result<Record, RunError> {
+    if s.subjects > s.max_users {
+        return Err(RunError::Refused(format!("[test] subjects ({}) is over max_users ({})", s.subjects, s.max_users)));
+    }
+    let started = now();
+    let groups = safety::preflight(c.okta, &s.group, &s.mover_group, &s.prefix, &s.apps()).await?;
+    let mut journal = Journal::create(&s.journal_dir, &s.run_id, &s.prefix)?;
+    let mut record = Record::new("run", &s.run_id, &s.operator, started);
+    let planned = plan::subjects(&s.prefix, &s.run_id, &s.domain, s.subjects);
+    let mut live: Vec<Live> = planned
+        .into_iter()
+        .map(|p| Live {
+            plan: p,
+            okta_id: None,
+            entra_id: None,
+            aws_id: None,
+            requested: BTreeMap::new(),
+            watches: BTreeMap::new(),
+            revoked_as: BTreeMap::new(),
+        })
+        .collect();
+
+    let outcome = phases(s, c, &groups, &mut journal, &mut record, &mut live).await;
+    let teardown = teardown(c, &mut journal, &mut record, &live).await;
+    journal.append(
+        Action::RunFinished,
+        Stage::Done,
+        &s.prefix,
+        None,
+        None,
+        Some(if teardown.is_ok() { "clean" } else { "teardown incomplete" }),
+    )?;
+    let gathered = outcome?;
+    teardown?;
+    super::checks::draw(s, c, &mut record, &gathered).await;
+    record.subjects = gathered
+        .subjects
+        .iter()
+        .map(|l| Subject {
+            key: l.plan.key.clone(),
+            login: l.plan.login.clone(),
+            okta_id: l.okta_id.clone(),
+            employee_number: l.plan.employee_number.clone(),
+            entra_id: l.entra_id.clone(),
+            aws_id: l.aws_id.clone(),
+        })
+        .collect();
+    record.footprint = footprint.snapshot();
+    record.finished = Some(now());
+    record.sort();
+    Ok(record)
+}
+
+async fn phases(
+    s: &Settings,
+    c: &Clients<'_>,
+    groups: &TestGroups,
+    journal: &mut Journal,
+    record: &mut Record,
+    live: &mut [Live],
+) -> Result<Gathered, RunError> {
+    let started = now();
+    // Joiner: create active, with a random password (no activation email), in the test group.
+    for l in live.iter_mut() {
+        let profile: Map<String, Value> = json!({
+            "login": l.plan.login, "email": l.plan.login, "firstName": l.plan.given, "lastName": l.plan.family,
+            "employeeNumber": l.plan.employee_number, "displayName": format!("{} {}", l.plan.given, l.plan.family),
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        journal.append(Action::CreateUser, Stage::Intent, &l.plan.login, None, Some(&groups.group_id), None)?;
+        let asked = now();
+        let created =
+            c.okta.create_user(&profile, &plan::password(), true, std::slice::from_ref(&groups.group_id)).await;
+        match created {
+            Ok(u) => {
+                journal.append(
+                    Action::CreateUser,
+                    Stage::Done,
+                    &l.plan.login,
+                    Some(&u.id),
+                    Some(&groups.group_id),
+                    None,
+                )?;
+                record.steps.push(Step {
+                    subject: l.plan.key.clone(),
+                    action: "create".into(),
+                    requested_at: asked,
+                    responded_at: Some(now()),
+                    request_id: None,
+                    outcome: "ok".into(),
+                });
+                l.okta_id = Some(u.id.clone());
+                l.requested.insert(Phase::Joiner, asked);
+                safety::check_user_apps(c.okta, &u.id, &l.plan.login, &s.apps()).await?;
+            }
+            Err(e) => {
+                journal.append(Action::CreateUser, Stage::Failed, &l.plan.login, None, None, Some(&e.to_string()))?;
+                return Err(e.into());
+            }
+        }
+    }
+    watch_phase(s, c, live, Phase::Joiner, s.sla.joiner).await;
+
+    if s.mover {
+        for l in live.iter_mut() {
+            let Some(id) = l.okta_id.clone() else { continue };
+            let changes =
+                json!({"lastName": l.plan.married, "displayName": format!("{} {}", l.plan.given, l.plan.married)})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+            journal.append(Action::UpdateProfile, Stage::Intent, &l.plan.login, Some(&id), None, None)?;
+            let asked = now();
+            c.okta.update_profile(&id, &changes).await?;
+            journal.append(
+                Action::AddMember,
+                Stage::Intent,
+                &l.plan.login,
+                Some(&id),
+                Some(&groups.mover_group_id),
+                None,
+            )?;
+            c.okta.add_member(&groups.mover_group_id, &id).await?;
+            journal.append(
+                Action::RemoveMember,
+                Stage::Intent,
+                &l.plan.login,
+                Some(&id),
+                Some(&groups.group_id),
+                None,
+            )?;
+            c.okta.remove_member(&groups.group_id, &id).await?;
+            journal.append(
+                Action::RemoveMember,
+                Stage::Done,
+                &l.plan.login,
+                Some(&id),
+                Some(&groups.group_id),
+                None,
+            )?;
+            record.steps.push(Step {
+                subject: l.plan.key.clone(),
+                action: "move".into(),
+                requested_at: asked,
+                responded_at: Some(now()),
+                request_id: None,
+                outcome: "ok".into(),
+            });
+            l.requested.insert(Phase::Mover, asked);
+        }
+        watch_phase(s, c, live, Phase::Mover, s.sla.mover).await;
+    }
+
+    if s.leaver {
+        for l in live.iter_mut() {
+            let Some(id) = l.okta_id.clone() else { continue };
+            journal.append(Action::Deactivate, Stage::Intent, &l.plan.login, Some(&id), None, None)?;
+            let asked = now();
+            c.okta.deactivate(&id).await?;
+            journal.append(Action::Deactivate, Stage::Done, &l.plan.login, Some(&id), None, None)?;
+            record.steps.push(Step {
+                subject: l.plan.key.clone(),
+                action: "deactivate".into(),
+                requested_at: asked,
+                responded_at: Some(now()),
+                request_id: None,
+                outcome: "ok".into(),
+            });
+            l.requested.insert(Phase::Leaver, asked);
+        }
+        watch_phase(s, c, live, Phase::Leaver, s.sla.leaver).await;
+    }
+
+    // The audit trails, read once for the whole run (the directory-audit limit is low).
+    tokio::time::sleep(s.audit_wait).await;
+    let until = now() + chrono::Duration::seconds(1);
+    let since = started - chrono::Duration::minutes(1);
+    let mut okta_events = Vec::new();
+    for l in live.iter() {
+        if let Some(id) = &l.okta_id {
+            okta_events.extend(
+                c.okta
+                    .logs(&LogQuery::bounded(since, until).filter(format!("target.id eq \"{id}\"")))?
+                    .collect()
+                    .await?,
+            );
+        }
+    }
+    let audits = c
+        .graph
+        .directory_audits(&AuditQuery { since: Some(since), until: Some(until), ..AuditQuery::default() })
+        .await?;
+    let trail = c.aws.scim_events(since, until).await?;
+    let aws_groups = (c.aws.group_id_by_name(&s.group).await?, c.aws.group_id_by_name(&s.mover_group).await?);
+    Ok(Gathered { subjects: live.to_vec(), okta_events, audits, trail, groups: groups.clone(), aws_groups })
+}
+
+/// Probes one leg of one subject for the phase's change; `Ok(true)` once it landed.
+async fn probe(s: &Settings, c: &Clients<'_>, l: &mut Live, phase: Phase, leg: Leg) -> Result<bool, ApiError> {
+    match (phase, leg) {
+        (Phase::Joiner, Leg::Entra) => {
+            let Some(okta_id) = &l.okta_id else { return Ok(false) };
+            let found = match s.link {
+                LinkAttribute::OnPremisesImmutableId => c.graph.users_by_immutable_id(okta_id).await?,
+                LinkAttribute::EmployeeId => c.graph.users_by_employee_id(&l.plan.employee_number).await?,
+            };
+            if let Some(u) = found.first() {
+                l.entra_id = Some(u.id.clone());
+            }
+            Ok(!found.is_empty())
+        }
+        (Phase::Joiner, Leg::Aws) => {
+            let u = c.aws.user_by_user_name(&l.plan.login).await?;
+            if let Some(u) = &u {
+                l.aws_id = Some(u.id.clone());
+            }
+            Ok(u.is_some())
+        }
+        (Phase::Mover, Leg::Entra) => {
+            let Some(id) = &l.entra_id else { return Ok(false) };
+            Ok(c.graph.get_user(id).await?.and_then(|u| u.surname).as_deref() == Some(l.plan.married.as_str()))
+        }
+        (Phase::Mover, Leg::Aws) => {
+            let Some(id) = &l.aws_id else { return Ok(false) };
+            Ok(c.aws.describe_user(id).await?.and_then(|u| u.family_name).as_deref() == Some(l.plan.married.as_str()))
+        }
+        (Phase::Leaver, Leg::Entra) => {
+            let Some(id) = l.entra_id.clone() else { return Ok(false) };
+            match c.graph.get_user(&id).await? {
+                Some(u) if u.account_enabled == Some(false) => {
+                    l.revoked_as.insert(Leg::Entra, "disabled".into());
+                    Ok(true)
+                }
+                Some(_) => Ok(false),
+                // A 404 is not proof of deletion: deleted items must hold it.
+                None => match c.graph.deleted_user(&id).await? {
+                    Some(_) => {
+                        l.revoked_as.insert(Leg::Entra, "deleted".into());
+                        Ok(true)
+                    }
+                    None => Err(ApiError::Malformed {
+                        system: crate::http::System::Graph,
+                        endpoint: "GET /users/{id}".into(),
+                        detail: format!("user {id} is neither in users nor in deleted items"),
+                    }),
+                },
+            }
+        }
+        (Phase::Leaver, Leg::Aws) => {
+            let Some(id) = l.aws_id.clone() else { return Ok(false) };
+            match c.aws.describe_user(&id).await? {
+                None => {
+                    l.revoked_as.insert(Leg::Aws, "deleted".into());
+                    Ok(true)
+                }
+                Some(u) => match u.is_disabled() {
+                    Some(true) => {
+                        l.revoked_as.insert(Leg::Aws, "disabled".into());
+                        Ok(true)
+                    }
+                    Some(false) => Ok(false),
+                    None => Err(ApiError::Malformed {
+                        system: crate::http::System::Aws,
+                        endpoint: "POST identitystore.DescribeUser".into(),
+                        detail: "UserStatus is not reported, so a disable cannot be seen".into(),
+                    }),
+                },
+            }
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Polls every subject's two legs until each change is seen or SLA + grace has passed.
+async fn watch_phase(s: &Settings, c: &Clients<'_>, live: &mut [Live], phase: Phase, sla: Duration) {
+    let deadline = tokio::time::Instant::now() + sla + s.grace;
+    let mut backoff = Backoff::new(s.poll_start, s.poll_max);
+    loop {
+        let mut changed = false;
+        let mut pending = false;
+        for l in live.iter_mut() {
+            if l.okta_id.is_none() {
+                continue;
+            }
+            for leg in [Leg::Entra, Leg::Aws] {
+                if l.watches.get(&(phase, leg)).is_some_and(Watch::seen) {
+                    continue;
+                }
+                let asked = now();
+                let outcome = probe(s, c, l, phase, leg).await.map_err(|e| e.to_string());
+                let seen = matches!(outcome, Ok(true));
+                l.watches.entry((phase, leg)).or_default().record(asked, now(), outcome);
+                changed |= seen;
+                pending |= !seen;
+            }
+        }
+        if !pending || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        let wait = backoff.next(changed).min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One subject: deactivate if still active, then delete; each intent journaled first.
+async fn remove(c: &Clients<'_>, journal: &mut Journal, login: &str, id: &str) -> Result<(), RunError> {
+    let Some(user) = c.okta.get_user(id).await? else { return Ok(()) };
+    if user.status != "DEPROVISIONED" {
+        journal.append(Action::Deactivate, Stage::Intent, login, Some(id), None, Some("teardown"))?;
+        c.okta.deactivate(id).await?;
+    }
+    journal.append(Action::DeleteUser, Stage::Intent, login, Some(id), None, None)?;
+    c.okta.delete_user(id).await?;
+    Ok(())
+}
+
+/// Deletes what the run created: deactivate (if still active), then delete. Each
+/// step journaled; the deletion cap holds.
+async fn teardown(c: &Clients<'_>, journal: &mut Journal, record: &mut Record, live: &[Live]) -> Result<(), RunError> {
+    let mut first_error: Option<RunError> = None;
+    for l in live {
+        let Some(id) = &l.okta_id else { continue };
+        let asked = now();
+        let result = remove(c, journal, &l.plan.login, id).await;
+        match result {
+            Ok(()) => {
+                journal.append(Action::DeleteUser, Stage::Done, &l.plan.login, Some(id), None, Some("gone"))?;
+                record.steps.push(Step {
+                    subject: l.plan.key.clone(),
+                    action: "delete".into(),
+                    requested_at: asked,
+                    responded_at: Some(now()),
+                    request_id: None,
+                    outcome: "ok".into(),
+                });
+            }
+            Err(e) => {
+                journal.append(
+                    Action::DeleteUser,
+                    Stage::Failed,
+                    &l.plan.login,
+                    Some(id),
+                    None,
+                    Some(&e.to_string()),
+                )?;
+                record.notes.push(format!("teardown of {} failed: {e}", l.plan.login));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    // Downstream accounts are only read, never changed: say which remain.
+    for l in live {
+        if l.entra_id.is_some() || l.aws_id.is_some() {
+            record.notes.push(format!(
+                "downstream accounts of {} are left to the provisioning (entra {}, aws {})",
+                l.plan.login,
+                l.entra_id.as_deref().unwrap_or("-"),
+                l.aws_id.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,156 @@
+//! The JML run against the sandbox: a healthy tenant passes every check; a leg whose
+//! deactivation is switched off fails that leg only; delete-style revokes count; and
+//! the run leaves no test user in Okta.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{admin, sdk_config, set_faults, start_fast};
+use jmlproof::aws::AwsClient;
+use jmlproof::config::{ExternalId, LinkAttribute};
+use jmlproof::entra::GraphClient;
+use jmlproof::entra::token::{Credential, TokenSource};
+use jmlproof::evidence::record::{Leg, Phase, Record, Status};
+use jmlproof::http::{Footprint, HttpClient, Policy, System};
+use jmlproof::okta::OktaClient;
+use jmlproof::okta::auth::Auth;
+use jmlproof::sandbox::Sandbox;
+use jmlproof::scenario::journal::RunJournal;
+use jmlproof::scenario::runner::{Clients, Settings, Slas, run};
+use jmlproof::secret::Secret;
+
+fn settings(sb: &Sandbox, dir: &std::path::Path) -> Settings {
+    let e = &sb.endpoints;
+    Settings {
+        run_id: jmlproof::scenario::plan::run_id(),
+        operator: "test".into(),
+        prefix: "jmlproof-".into(),
+        domain: e.domain.clone(),
+        subjects: 3,
+        max_users: 10,
+        group: e.test_group.clone(),
+        mover_group: e.mover_group.clone(),
+        entra_app: e.okta_entra_app_id.clone(),
+        aws_app: e.okta_aws_app_id.clone(),
+        account_id: e.aws_account_id.clone(),
+        permission_set_arn: e.permission_set_arn.clone(),
+        mover_permission_set_arn: e.mover_permission_set_arn.clone(),
+        link: LinkAttribute::OnPremisesImmutableId,
+        external_id: ExternalId::OktaId,
+        okta_sp_id: Some(e.okta_service_principal_id.clone()),
+        sla: Slas {
+            joiner: Duration::from_secs(3),
+            mover: Duration::from_secs(3),
+            leaver: Duration::from_secs(3),
+            residual: Duration::from_secs(24 * 3600),
+        },
+        grace: Duration::from_millis(500),
+        poll_start: Duration::from_millis(20),
+        poll_max: Duration::from_millis(200),
+        audit_wait: Duration::ZERO,
+        mover: true,
+        leaver: true,
+        journal_dir: dir.to_path_buf(),
+    }
+}
+
+async fn go(sb: &Sandbox, name: &str) -> (Record, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("jmlproof-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = &sb.endpoints;
+    let fp = Footprint::new();
+    let okta = OktaClient::new(
+        &url::Url::parse(&e.okta_url).unwrap(),
+        Auth::Ssws(Secret::new(e.okta_token.clone())),
+        HttpClient::new(System::Okta, Policy::default(), fp.clone()).unwrap(),
+        None,
+    )
+    .unwrap();
+    let token = TokenSource::new(
+        &url::Url::parse(&e.login_url).unwrap(),
+        &e.tenant_id,
+        &e.client_id,
+        Credential::Secret(Secret::new(e.client_secret.clone())),
+        HttpClient::new(System::Login, Policy::default(), fp.clone()).unwrap(),
+    )
+    .unwrap();
+    let graph = GraphClient::new(
+        &url::Url::parse(&e.graph_url).unwrap(),
+        token,
+        HttpClient::new(System::Graph, Policy::default(), fp.clone()).unwrap(),
+        None,
+    )
+    .unwrap();
+    let sdk = sdk_config(&e.aws_endpoint, &e.aws_region, &e.aws_access_key_id, &e.aws_secret_access_key, 3).await;
+    let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
+    let s = settings(sb, &dir);
+    let record = run(&s, &Clients { okta: &okta, graph: &graph, aws: &aws }, &Arc::clone(&fp)).await.unwrap();
+    (record, dir)
+}
+
+fn failing(r: &Record) -> Vec<String> {
+    r.verdicts
+        .iter()
+        .filter(|v| v.status != Status::Pass)
+        .map(|v| format!("{} {:?} {:?} {}: {:?} {}", v.subject, v.phase, v.leg, v.check, v.status, v.reason))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_healthy_tenant_passes_every_check_and_is_left_clean() {
+    let sb = start_fast().await;
+    let (r, dir) = go(&sb, "healthy").await;
+    assert!(r.all_pass(), "{:#?}", failing(&r));
+    // Each subject: joiner, mover and leaver checks on both legs, and residual access.
+    for phase in [Phase::Joiner, Phase::Mover, Phase::Leaver, Phase::Residual] {
+        assert!(r.verdicts.iter().filter(|v| v.phase == phase).count() >= 6, "{phase:?}");
+    }
+    // Timed verdicts rest on the downstream's own audit time where it agrees with polling.
+    let revoked: Vec<_> = r.verdicts.iter().filter(|v| v.phase == Phase::Leaver && v.check == "revoked").collect();
+    assert_eq!(revoked.len(), 6);
+    assert!(
+        revoked
+            .iter()
+            .all(|v| v.time.as_ref().is_some_and(|t| t.provenance == jmlproof::evidence::record::Provenance::Source))
+    );
+    // Latencies agree with the ground truth within the observed window.
+    let truth = admin(&sb, "/truth").await;
+    let disables = truth["truth"].as_array().unwrap().iter().filter(|t| t["action"] == "disable").count();
+    assert_eq!(disables, 6);
+    // No test user left in Okta; the journal says the run finished clean.
+    assert!(admin(&sb, "/users?prefix=jmlproof-").await["okta"].as_array().unwrap().is_empty());
+    let journals = RunJournal::read_dir(&dir).unwrap();
+    assert!(journals[0].finished());
+    assert!(r.events.iter().any(|e| e.source == jmlproof::evidence::record::Source::Cloudtrail));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn aws_deactivate_switched_off_fails_that_leg_only() {
+    let sb = start_fast().await;
+    set_faults(&sb, "[aws]\ndeactivate = false\n").await;
+    let (r, dir) = go(&sb, "no-deactivate").await;
+    let aws: Vec<_> =
+        r.verdicts.iter().filter(|v| v.phase == Phase::Leaver && v.check == "revoked" && v.leg == Leg::Aws).collect();
+    assert!(
+        aws.iter().all(|v| v.status == Status::Fail && v.reason.starts_with("not changed within the SLA")),
+        "{aws:#?}"
+    );
+    let entra: Vec<_> =
+        r.verdicts.iter().filter(|v| v.phase == Phase::Leaver && v.check == "revoked" && v.leg == Leg::Entra).collect();
+    assert!(entra.iter().all(|v| v.status == Status::Pass));
+    assert!(!r.all_pass());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn delete_style_revokes_count_as_revoked() {
+    let sb = start_fast().await;
+    set_faults(&sb, "[entra]\nrevoke = \"delete\"\n").await;
+    let (r, dir) = go(&sb, "delete").await;
+    let revoked: Vec<_> = r.verdicts.iter().filter(|v| v.phase == Phase::Leaver && v.check == "revoked").collect();
+    assert!(revoked.iter().all(|v| v.status == Status::Pass), "{:#?}", failing(&r));
+    let _ = std::fs::remove_dir_all(&dir);
+}
