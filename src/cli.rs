@@ -18,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Scripted joiner, mover and leaver test on disposable users; writes run.json.
+    Run(crate::scenario::cmd::RunArgs),
     /// Serve the embedded emulated tenant (Okta + Microsoft Graph + AWS) on loopback.
     Sandbox(SandboxArgs),
     /// Write a commented starter jmlproof.toml.

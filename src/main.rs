@@ -5,6 +5,7 @@ use jmlproof::exit;
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => jmlproof::scenario::cmd::main(args),
         Command::Sandbox(args) => jmlproof::sandbox::cmd::run(args),
         Command::Init(args) => jmlproof::init::run(&args),
         Command::CheckConfig(args) => jmlproof::config::check(&args.config),

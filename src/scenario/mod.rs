@@ -3,8 +3,10 @@
 //! an interrupted run can always be torn down.
 
 pub mod checks;
+pub mod cmd;
 pub mod journal;
 pub mod plan;
 pub mod runner;
 pub mod safety;
+pub mod summary;
 pub mod watch;

@@ -1,0 +1,247 @@
+//! `jmlproof run`: the scripted JML test, against a real tenant from the config or
+//! against the embedded sandbox (`--sandbox`), written as `run.json` in its own
+//! folder under `--out`, with a short summary on the terminal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::runner::{Clients, RunError, Settings, Slas, run};
+use crate::aws::AwsClient;
+use crate::config::{self, ExternalId, LinkAttribute};
+use crate::entra::GraphClient;
+use crate::entra::token::{Credential, TokenSource};
+use crate::evidence::record::Record;
+use crate::exit::Outcome;
+use crate::http::{Footprint, HttpClient, Policy, System};
+use crate::okta::OktaClient;
+use crate::okta::auth::Auth;
+use crate::sandbox::{self, Sandbox};
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The config file (not read with --sandbox).
+    #[arg(long, default_value = "jmlproof.toml")]
+    pub config: PathBuf,
+    /// Run against the embedded sandbox tenant, started in-process.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// The sandbox's faults file (with --sandbox).
+    #[arg(long, requires = "sandbox")]
+    pub sandbox_faults: Option<PathBuf>,
+    /// Where the evidence folder goes (default: [evidence] out_dir, or ./evidence).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Phases to run after the joiner: mover, leaver (comma-separated).
+    #[arg(long, default_value = "joiner,mover,leaver", value_delimiter = ',')]
+    pub phases: Vec<String>,
+    /// Print only the folder written and the outcome.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn main(args: RunArgs) -> anyhow::Result<Outcome> {
+    for p in &args.phases {
+        if !matches!(p.as_str(), "joiner" | "mover" | "leaver") {
+            bail!("--phases: unknown phase {p:?} (expected joiner, mover, leaver)");
+        }
+    }
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    rt.block_on(async move { if args.sandbox { on_sandbox(&args).await } else { on_config(&args).await } })
+}
+
+fn phases(args: &RunArgs) -> (bool, bool) {
+    (args.phases.iter().any(|p| p == "mover"), args.phases.iter().any(|p| p == "leaver"))
+}
+
+async fn on_sandbox(args: &RunArgs) -> anyhow::Result<Outcome> {
+    let faults = match &args.sandbox_faults {
+        Some(p) => sandbox::faults::Faults::parse(
+            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+            &p.display().to_string(),
+        )
+        .map_err(anyhow::Error::msg)?,
+        None => sandbox::faults::Faults::default(),
+    };
+    let sb = Sandbox::start(sandbox::Options { faults, ..sandbox::Options::default() }).await?;
+    let e = sb.endpoints.clone();
+    let fp = Footprint::new();
+    let okta = OktaClient::new(
+        &url::Url::parse(&e.okta_url)?,
+        Auth::Ssws(Secret::new(e.okta_token.clone())),
+        HttpClient::new(System::Okta, Policy::default(), fp.clone())?,
+        None,
+    )?;
+    let login = HttpClient::new(System::Login, Policy::default(), fp.clone())?;
+    let token = TokenSource::new(
+        &url::Url::parse(&e.login_url)?,
+        &e.tenant_id,
+        &e.client_id,
+        Credential::Secret(Secret::new(e.client_secret.clone())),
+        login,
+    )?;
+    let graph = GraphClient::new(
+        &url::Url::parse(&e.graph_url)?,
+        token,
+        HttpClient::new(System::Graph, Policy::default(), fp.clone())?,
+        None,
+    )?;
+    let creds = aws_sdk_identitystore::config::Credentials::new(
+        e.aws_access_key_id.clone(),
+        e.aws_secret_access_key.clone(),
+        None,
+        None,
+        "jmlproof-sandbox",
+    );
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(e.aws_region.clone()))
+        .endpoint_url(&e.aws_endpoint)
+        .credentials_provider(creds)
+        .load()
+        .await;
+    let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
+    let (mover, leaver) = phases(args);
+    // The sandbox pushes after 3–5 s: SLAs of 20 s (plus 10 s grace) report a broken leg
+    // within a minute and let a healthy run finish well under one.
+    let settings = Settings {
+        run_id: super::plan::run_id(),
+        operator: operator(),
+        prefix: "jmlproof-".into(),
+        domain: e.domain.clone(),
+        subjects: 3,
+        max_users: 10,
+        group: e.test_group.clone(),
+        mover_group: e.mover_group.clone(),
+        entra_app: e.okta_entra_app_id.clone(),
+        aws_app: e.okta_aws_app_id.clone(),
+        account_id: e.aws_account_id.clone(),
+        permission_set_arn: e.permission_set_arn.clone(),
+        mover_permission_set_arn: e.mover_permission_set_arn.clone(),
+        link: LinkAttribute::OnPremisesImmutableId,
+        external_id: ExternalId::OktaId,
+        okta_sp_id: Some(e.okta_service_principal_id.clone()),
+        sla: Slas {
+            joiner: Duration::from_secs(20),
+            mover: Duration::from_secs(20),
+            leaver: Duration::from_secs(20),
+            residual: Duration::from_secs(24 * 3600),
+        },
+        grace: Duration::from_secs(10),
+        poll_start: Duration::from_millis(250),
+        poll_max: Duration::from_secs(2),
+        audit_wait: Duration::ZERO,
+        mover,
+        leaver,
+        journal_dir: PathBuf::from(".jmlproof/journal"),
+    };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
+    let result = execute(
+        &settings,
+        &Clients { okta: &okta, graph: &graph, aws: &aws },
+        &fp,
+        &out,
+        args.quiet,
+        serde_json::json!({"sandbox": true}),
+    )
+    .await;
+    sb.shutdown().await;
+    result
+}
+
+async fn on_config(args: &RunArgs) -> anyhow::Result<Outcome> {
+    let cfg = config::load(&args.config)?;
+    let Some(test) = &cfg.test else {
+        bail!("{}: a run needs a [test] section (domain, group, mover_group)", args.config.display())
+    };
+    let fp = Footprint::new();
+    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), None)?;
+    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), None)?;
+    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), None).await?;
+    let (mover, leaver) = phases(args);
+    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let settings = Settings {
+        run_id: super::plan::run_id(),
+        operator: operator(),
+        prefix: test.login_prefix.clone(),
+        domain: test.domain.clone(),
+        subjects: test.subjects,
+        max_users: test.max_users,
+        group: test.group.clone(),
+        mover_group: test.mover_group.clone(),
+        entra_app: cfg.entra.okta_app_id.clone(),
+        aws_app: cfg.aws.okta_app_id.clone(),
+        account_id: cfg.aws.account_id.clone(),
+        permission_set_arn: cfg.aws.permission_set_arn.clone(),
+        mover_permission_set_arn: cfg.aws.mover_permission_set_arn.clone(),
+        link: cfg.entra.link_attribute,
+        external_id: cfg.aws.external_id,
+        okta_sp_id: cfg.entra.okta_service_principal_id.clone(),
+        sla: Slas {
+            joiner: cfg.sla.joiner.0,
+            mover: cfg.sla.mover.0,
+            leaver: cfg.sla.leaver.0,
+            residual: cfg.sla.residual.0,
+        },
+        // Real pushes take seconds to minutes; directory audits can lag 5 minutes (P99).
+        grace: Duration::from_secs(300),
+        poll_start: Duration::from_secs(1),
+        poll_max: Duration::from_secs(30),
+        audit_wait: Duration::from_secs(300),
+        mover,
+        leaver,
+        journal_dir: base.join(".jmlproof/journal"),
+    };
+    let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
+    let config_json = serde_json::to_value(&cfg).unwrap_or_default();
+    execute(&settings, &Clients { okta: &okta, graph: &graph, aws: &aws }, &fp, &out, args.quiet, config_json).await
+}
+
+fn operator() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+async fn execute(
+    s: &Settings,
+    c: &Clients<'_>,
+    fp: &Arc<Footprint>,
+    out: &Path,
+    quiet: bool,
+    config: serde_json::Value,
+) -> anyhow::Result<Outcome> {
+    let mut record = match run(s, c, fp).await {
+        Ok(r) => r,
+        Err(RunError::Unsafe(e)) => bail!("{e}"),
+        Err(e) => return Err(e.into()),
+    };
+    record.config = config;
+    record.sla = crate::evidence::record::Sla {
+        joiner_secs: s.sla.joiner.as_secs(),
+        mover_secs: s.sla.mover.as_secs(),
+        leaver_secs: s.sla.leaver.as_secs(),
+        residual_secs: s.sla.residual.as_secs(),
+    };
+    let folder = write(out, &record)?;
+    if !quiet {
+        print!("{}", super::summary::render(&record));
+    }
+    println!("evidence: {}", folder.display());
+    Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
+}
+
+/// Writes `run.json` into a new folder, atomically: a temporary folder renamed into place.
+pub fn write(out: &Path, record: &Record) -> anyhow::Result<PathBuf> {
+    let name = format!("jmlproof-run-{}-{}", record.started.format("%Y-%m-%dT%H%MZ"), record.run_id);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let tmp = out.join(format!(".{name}.tmp"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let json = serde_json::to_string_pretty(record)?;
+    std::fs::write(tmp.join("run.json"), json).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let dest = out.join(&name);
+    std::fs::rename(&tmp, &dest).with_context(|| format!("cannot move the evidence into {}", dest.display()))?;
+    Ok(dest)
+}
