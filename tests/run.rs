@@ -57,6 +57,10 @@ fn settings(sb: &Sandbox, dir: &std::path::Path) -> Settings {
 }
 
 async fn go(sb: &Sandbox, name: &str) -> (Record, std::path::PathBuf) {
+    go_with(sb, name, |_| {}).await
+}
+
+async fn go_with(sb: &Sandbox, name: &str, tweak: impl FnOnce(&mut Settings)) -> (Record, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("jmlproof-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let e = &sb.endpoints;
@@ -85,7 +89,8 @@ async fn go(sb: &Sandbox, name: &str) -> (Record, std::path::PathBuf) {
     .unwrap();
     let sdk = sdk_config(&e.aws_endpoint, &e.aws_region, &e.aws_access_key_id, &e.aws_secret_access_key, 3).await;
     let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
-    let s = settings(sb, &dir);
+    let mut s = settings(sb, &dir);
+    tweak(&mut s);
     let record = run(&s, &Clients { okta: &okta, graph: &graph, aws: &aws }, &Arc::clone(&fp)).await.unwrap();
     (record, dir)
 }
@@ -152,5 +157,42 @@ async fn delete_style_revokes_count_as_revoked() {
     let (r, dir) = go(&sb, "delete").await;
     let revoked: Vec<_> = r.verdicts.iter().filter(|v| v.phase == Phase::Leaver && v.check == "revoked").collect();
     assert!(revoked.iter().all(|v| v.status == Status::Pass), "{:#?}", failing(&r));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_429_storm_on_okta_and_graph_still_passes_and_is_recorded() {
+    let sb = start_fast().await;
+    // A short rate window keeps Okta's X-Rate-Limit-Reset waits to a second or two.
+    set_faults(&sb, "[okta]\nrate_429 = 0.2\nrate_window = \"1s\"\n[entra]\nrate_429 = 0.2\n").await;
+    let (r, dir) = go_with(&sb, "storm", |s| s.subjects = 2).await;
+    assert!(r.all_pass(), "{:#?}", failing(&r));
+    let throttled = |sys: System| r.footprint.iter().filter(|f| f.system == sys).map(|f| f.throttled).sum::<u64>();
+    assert!(throttled(System::Okta) > 0 && throttled(System::Graph) > 0, "{:#?}", r.footprint);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_leg_slower_than_the_sla_fails_with_its_measured_latency() {
+    let sb = start_fast().await;
+    set_faults(&sb, "[aws]\ndelay = \"1500ms\"\njitter = \"0s\"\n").await;
+    let (r, dir) = go_with(&sb, "slow", |s| {
+        s.subjects = 1;
+        s.mover = false;
+        s.sla.joiner = Duration::from_secs(1);
+        s.sla.leaver = Duration::from_secs(1);
+        s.grace = Duration::from_secs(3);
+    })
+    .await;
+    for phase in [Phase::Joiner, Phase::Leaver] {
+        let check = if phase == Phase::Joiner { "account created" } else { "revoked" };
+        let aws = r.verdicts.iter().find(|v| v.phase == phase && v.leg == Leg::Aws && v.check == check).unwrap();
+        assert_eq!(aws.status, Status::Fail, "{aws:?}");
+        let latency = aws.latency_ms.unwrap();
+        assert!((1400..3000).contains(&latency), "{latency} ms");
+        assert!(aws.reason.starts_with("changed after"), "{}", aws.reason);
+        let entra = r.verdicts.iter().find(|v| v.phase == phase && v.leg == Leg::Entra && v.check == check).unwrap();
+        assert_eq!(entra.status, Status::Pass);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

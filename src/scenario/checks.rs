@@ -138,7 +138,10 @@ fn trail_time<'a>(
         .filter_map(|e| e.event_time.map(|t| (t, e)))
         .min_by_key(|(t, _)| *t)
         .map(|(at, e)| {
-            (Stamp { at, provenance: Provenance::Source, detail: format!("cloudtrail {} eventTime", e.event_name) }, e)
+            // eventTime has whole seconds: the change happened before the end of that second.
+        // Rounding up keeps a latency from ever reading shorter than it was.
+        let at = at + Duration::milliseconds(999);
+        (Stamp { at, provenance: Provenance::Source, detail: format!("cloudtrail {} eventTime (whole second, rounded up)", e.event_name) }, e)
         })
 }
 
