@@ -21,3 +21,4 @@ pub mod raw;
 pub mod sandbox;
 pub mod scenario;
 pub mod secret;
+pub mod signals;

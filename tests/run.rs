@@ -91,7 +91,13 @@ async fn go_with(sb: &Sandbox, name: &str, tweak: impl FnOnce(&mut Settings)) ->
     let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
     let mut s = settings(sb, &dir);
     tweak(&mut s);
-    let record = run(&s, &Clients { okta: &okta, graph: &graph, aws: &aws }, &Arc::clone(&fp)).await.unwrap();
+    let record = run(
+        &s,
+        &Clients { stop: &jmlproof::scenario::stop::Stop::default(), okta: &okta, graph: &graph, aws: &aws },
+        &Arc::clone(&fp),
+    )
+    .await
+    .unwrap();
     (record, dir)
 }
 

@@ -37,7 +37,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
         if let Some(path) = &args.write_config {
             write_config(path, &sandbox.endpoints)?;
         }
-        let stop = stop_signal();
+        let stop = crate::signals::stop_signal();
         let line = serde_json::to_string(&sandbox.endpoints)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")?;
@@ -47,37 +47,6 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
         sandbox.shutdown().await;
         Ok(Outcome::Pass)
     })
-}
-
-/// Installs the Ctrl-C and SIGTERM handlers now — before the endpoints are printed,
-/// so a script that reads the line and stops the sandbox at once is handled — and
-/// returns what completes when either arrives.
-#[cfg(unix)]
-fn stop_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{Signal, SignalKind, signal};
-    async fn recv(s: Option<Signal>) {
-        match s {
-            Some(mut s) => {
-                s.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    }
-    let term = signal(SignalKind::terminate()).ok();
-    let int = signal(SignalKind::interrupt()).ok();
-    async move {
-        tokio::select! {
-            _ = recv(term) => {}
-            _ = recv(int) => {}
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn stop_signal() -> impl std::future::Future<Output = ()> {
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Writes a jmlproof.toml pointing at the sandbox. Secrets go to files beside it

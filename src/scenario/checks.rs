@@ -139,9 +139,16 @@ fn trail_time<'a>(
         .min_by_key(|(t, _)| *t)
         .map(|(at, e)| {
             // eventTime has whole seconds: the change happened before the end of that second.
-        // Rounding up keeps a latency from ever reading shorter than it was.
-        let at = at + Duration::milliseconds(999);
-        (Stamp { at, provenance: Provenance::Source, detail: format!("cloudtrail {} eventTime (whole second, rounded up)", e.event_name) }, e)
+            // Rounding up keeps a latency from ever reading shorter than it was.
+            let at = at + Duration::milliseconds(999);
+            (
+                Stamp {
+                    at,
+                    provenance: Provenance::Source,
+                    detail: format!("cloudtrail {} eventTime (whole second, rounded up)", e.event_name),
+                },
+                e,
+            )
         })
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::runner::{Clients, RunError, Settings, Slas, run};
+use super::stop::Stop;
 use crate::aws::AwsClient;
 use crate::config::{self, ExternalId, LinkAttribute};
 use crate::entra::GraphClient;
@@ -51,14 +52,25 @@ pub fn main(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    rt.block_on(async move { if args.sandbox { on_sandbox(&args).await } else { on_config(&args).await } })
+    rt.block_on(async move {
+        // Ctrl-C or SIGTERM raises the stop: the run tears down, writes what it has, exits 130.
+        let stop = Arc::new(Stop::default());
+        let signal = crate::signals::stop_signal();
+        let raiser = stop.clone();
+        tokio::spawn(async move {
+            signal.await;
+            raiser.raise();
+        });
+        let outcome = if args.sandbox { on_sandbox(&args, &stop).await } else { on_config(&args, &stop).await }?;
+        Ok(if stop.raised() { Outcome::Interrupted } else { outcome })
+    })
 }
 
 fn phases(args: &RunArgs) -> (bool, bool) {
     (args.phases.iter().any(|p| p == "mover"), args.phases.iter().any(|p| p == "leaver"))
 }
 
-async fn on_sandbox(args: &RunArgs) -> anyhow::Result<Outcome> {
+async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     let faults = match &args.sandbox_faults {
         Some(p) => sandbox::faults::Faults::parse(
             &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
@@ -141,7 +153,7 @@ async fn on_sandbox(args: &RunArgs) -> anyhow::Result<Outcome> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
     let result = execute(
         &settings,
-        &Clients { okta: &okta, graph: &graph, aws: &aws },
+        &Clients { stop, okta: &okta, graph: &graph, aws: &aws },
         &fp,
         &out,
         args.quiet,
@@ -152,7 +164,7 @@ async fn on_sandbox(args: &RunArgs) -> anyhow::Result<Outcome> {
     result
 }
 
-async fn on_config(args: &RunArgs) -> anyhow::Result<Outcome> {
+async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     let cfg = config::load(&args.config)?;
     let Some(test) = &cfg.test else {
         bail!("{}: a run needs a [test] section (domain, group, mover_group)", args.config.display())
@@ -197,7 +209,8 @@ async fn on_config(args: &RunArgs) -> anyhow::Result<Outcome> {
     };
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
     let config_json = serde_json::to_value(&cfg).unwrap_or_default();
-    execute(&settings, &Clients { okta: &okta, graph: &graph, aws: &aws }, &fp, &out, args.quiet, config_json).await
+    execute(&settings, &Clients { stop, okta: &okta, graph: &graph, aws: &aws }, &fp, &out, args.quiet, config_json)
+        .await
 }
 
 fn operator() -> String {

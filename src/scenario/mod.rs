@@ -8,5 +8,6 @@ pub mod journal;
 pub mod plan;
 pub mod runner;
 pub mod safety;
+pub mod stop;
 pub mod summary;
 pub mod watch;

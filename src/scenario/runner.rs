@@ -62,6 +62,8 @@ pub struct Slas {
 }
 
 pub struct Clients<'a> {
+    /// Raised by Ctrl-C or SIGTERM: stop polling, tear down, keep what was gathered.
+    pub stop: &'a super::stop::Stop,
     pub okta: &'a OktaClient,
     pub graph: &'a GraphClient,
     pub aws: &'a AwsClient,
@@ -150,6 +152,9 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
     )?;
     let gathered = outcome?;
     teardown?;
+    if c.stop.raised() {
+        record.notes.push("interrupted (Ctrl-C or SIGTERM): polling stopped early and the run was torn down; unseen changes are UNKNOWN or FAIL as gathered".into());
+    }
     super::checks::draw(s, c, &mut record, &gathered).await;
     record.subjects = gathered
         .subjects
@@ -180,6 +185,9 @@ async fn phases(
     let started = now();
     // Joiner: create active, with a random password (no activation email), in the test group.
     for l in live.iter_mut() {
+        if c.stop.raised() {
+            break;
+        }
         let profile: Map<String, Value> = json!({
             "login": l.plan.login, "email": l.plan.login, "firstName": l.plan.given, "lastName": l.plan.family,
             "employeeNumber": l.plan.employee_number, "displayName": format!("{} {}", l.plan.given, l.plan.family),
@@ -220,8 +228,9 @@ async fn phases(
         }
     }
     watch_phase(s, c, live, Phase::Joiner, s.sla.joiner).await;
+    let go_on = |c: &Clients<'_>| !c.stop.raised();
 
-    if s.mover {
+    if s.mover && go_on(c) {
         for l in live.iter_mut() {
             let Some(id) = l.okta_id.clone() else { continue };
             let changes =
@@ -271,7 +280,7 @@ async fn phases(
         watch_phase(s, c, live, Phase::Mover, s.sla.mover).await;
     }
 
-    if s.leaver {
+    if s.leaver && go_on(c) {
         for l in live.iter_mut() {
             let Some(id) = l.okta_id.clone() else { continue };
             journal.append(Action::Deactivate, Stage::Intent, &l.plan.login, Some(&id), None, None)?;
@@ -292,7 +301,7 @@ async fn phases(
     }
 
     // The audit trails, read once for the whole run (the directory-audit limit is low).
-    tokio::time::sleep(s.audit_wait).await;
+    c.stop.sleep(s.audit_wait).await;
     let until = now() + chrono::Duration::seconds(1);
     let since = started - chrono::Duration::minutes(1);
     let mut okta_events = Vec::new();
@@ -414,11 +423,22 @@ async fn watch_phase(s: &Settings, c: &Clients<'_>, live: &mut [Live], phase: Ph
                 pending |= !seen;
             }
         }
+        if c.stop.raised() {
+            // Stopped before the deadline: what was not seen is unknown, not late.
+            for l in live.iter_mut() {
+                for leg in [Leg::Entra, Leg::Aws] {
+                    if let Some(w) = l.watches.get_mut(&(phase, leg)).filter(|w| !w.seen()) {
+                        w.last_error = Some("interrupted before the SLA elapsed".into());
+                    }
+                }
+            }
+            return;
+        }
         if !pending || tokio::time::Instant::now() >= deadline {
             return;
         }
         let wait = backoff.next(changed).min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-        tokio::time::sleep(wait).await;
+        c.stop.sleep(wait).await;
     }
 }
 
