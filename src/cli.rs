@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Scripted joiner, mover and leaver test on disposable users; writes run.json.
     Run(crate::scenario::cmd::RunArgs),
+    /// Finish the teardown of crashed or interrupted runs from their journals.
+    Cleanup(crate::scenario::cleanup::CleanupArgs),
     /// Serve the embedded emulated tenant (Okta + Microsoft Graph + AWS) on loopback.
     Sandbox(SandboxArgs),
     /// Write a commented starter jmlproof.toml.

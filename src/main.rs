@@ -6,6 +6,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => jmlproof::scenario::cmd::main(args),
+        Command::Cleanup(args) => jmlproof::scenario::cleanup::main(args),
         Command::Sandbox(args) => jmlproof::sandbox::cmd::run(args),
         Command::Init(args) => jmlproof::init::run(&args),
         Command::CheckConfig(args) => jmlproof::config::check(&args.config),

@@ -87,6 +87,14 @@ impl Journal {
         Ok(j)
     }
 
+    /// Reopens an existing run's journal to append to it (cleanup after a crash).
+    pub fn reopen(run: &RunJournal) -> Result<Journal, JournalError> {
+        let io = |source| JournalError::Io { path: run.path.display().to_string(), source };
+        let file = OpenOptions::new().append(true).open(&run.path).map_err(io)?;
+        let seq = run.entries.iter().map(|e| e.seq).max().unwrap_or(0);
+        Ok(Journal { file, path: run.path.clone(), run_id: run.run_id.clone(), seq })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -226,6 +234,15 @@ impl RunJournal {
 
     pub fn finished(&self) -> bool {
         self.entries.iter().any(|e| e.action == Action::RunFinished)
+    }
+
+    /// Finished with nothing left behind: the last RunFinished says "clean".
+    pub fn clean(&self) -> bool {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.action == Action::RunFinished)
+            .is_some_and(|e| e.note.as_deref() == Some("clean"))
     }
 }
 

@@ -3,6 +3,7 @@
 //! an interrupted run can always be torn down.
 
 pub mod checks;
+pub mod cleanup;
 pub mod cmd;
 pub mod journal;
 pub mod plan;
