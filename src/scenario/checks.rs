@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use super::runner::{Clients, Gathered, Live, Settings};
+use super::watch::Watch;
 use crate::aws::types::{TrailEvent, iso_duration};
 use crate::entra::types::DirectoryAudit;
 use crate::evidence::record::{
@@ -160,12 +161,13 @@ fn timed_check(
     leg: Leg,
     phase: Phase,
     check: &str,
+    watch: Option<&Watch>,
     start: Option<&Stamp>,
     source: Option<Stamp>,
     offset: Option<Duration>,
     sla: Duration,
 ) -> Verdict {
-    let w = l.watches.get(&(phase, leg)).cloned().unwrap_or_default();
+    let w = watch.cloned().unwrap_or_default();
     let change = Change { window: w.window(), source, clock_offset: offset };
     let unseen = w.unseen();
     let t = timed(start, Some(&change).filter(|c| c.window.is_some() || c.source.is_some()), Some(&unseen), sla);
@@ -195,7 +197,8 @@ fn timed_check(
 }
 
 pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gathered) {
-    let offsets = (c.graph.http().clock_offset(), c.aws_offset());
+    // AWS sends a Date header too, but the SDK does not expose it: no offset is assumed.
+    let offsets = (c.graph.http().clock_offset(), None);
     for e in &g.okta_events {
         record.events.push(SourceEvent {
             source: Source::OktaSystemLog,
@@ -270,6 +273,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
             Leg::Entra,
             Phase::Joiner,
             "account created",
+            l.watches.get(&(Phase::Joiner, Leg::Entra)),
             start.as_ref(),
             src,
             offsets.0,
@@ -283,13 +287,16 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
             Leg::Aws,
             Phase::Joiner,
             "account created",
+            l.watches.get(&(Phase::Joiner, Leg::Aws)),
             start.as_ref(),
             src,
             offsets.1,
             std_to(s.sla.joiner),
         );
         record.verdicts.push(v);
-        joiner_state(s, c, record, l, g).await;
+        joiner_state(s, c, record, l).await;
+        membership_checks(s, record, l, g, Phase::Joiner, start.as_ref(), offsets.0, std_to(s.sla.joiner));
+        access(s, c, record, l, g, Phase::Joiner).await;
 
         // Mover.
         if s.mover {
@@ -305,6 +312,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 Leg::Entra,
                 Phase::Mover,
                 "renamed in place",
+                l.watches.get(&(Phase::Mover, Leg::Entra)),
                 start.as_ref(),
                 src,
                 offsets.0,
@@ -318,12 +326,46 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 Leg::Aws,
                 Phase::Mover,
                 "renamed in place",
+                l.watches.get(&(Phase::Mover, Leg::Aws)),
                 start.as_ref(),
                 src,
                 offsets.1,
                 std_to(s.sla.mover),
             );
             record.verdicts.push(v);
+            membership_checks(s, record, l, g, Phase::Mover, start.as_ref(), offsets.0, std_to(s.sla.mover));
+            access(s, c, record, l, g, Phase::Mover).await;
+            // A move between two assigned groups must not deprovision.
+            for leg in [Leg::Entra, Leg::Aws] {
+                let v = match l.still_enabled.get(&leg) {
+                    Some(Ok(true)) => verdict(l, leg, Phase::Mover, "not deprovisioned", Status::Pass, String::new()),
+                    Some(Ok(false)) => verdict(
+                        l,
+                        leg,
+                        Phase::Mover,
+                        "not deprovisioned",
+                        Status::Fail,
+                        "the account was disabled or removed by the move".into(),
+                    ),
+                    Some(Err(e)) => verdict(
+                        l,
+                        leg,
+                        Phase::Mover,
+                        "not deprovisioned",
+                        Status::Unknown,
+                        format!("could not observe: {e}"),
+                    ),
+                    None => verdict(
+                        l,
+                        leg,
+                        Phase::Mover,
+                        "not deprovisioned",
+                        Status::Unknown,
+                        "no downstream account to check".into(),
+                    ),
+                };
+                record.verdicts.push(v);
+            }
         }
 
         // Leaver.
@@ -364,6 +406,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 Leg::Entra,
                 Phase::Leaver,
                 "revoked",
+                l.watches.get(&(Phase::Leaver, Leg::Entra)),
                 start.as_ref(),
                 entra.map(|x| x.0),
                 offsets.0,
@@ -380,6 +423,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 Leg::Aws,
                 Phase::Leaver,
                 "revoked",
+                l.watches.get(&(Phase::Leaver, Leg::Aws)),
                 start.as_ref(),
                 aws.map(|x| x.0),
                 offsets.1,
@@ -392,12 +436,6 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
     }
 }
 
-impl Clients<'_> {
-    fn aws_offset(&self) -> Option<Duration> {
-        None
-    }
-}
-
 fn subject_of_okta(g: &Gathered, e: &LogEvent) -> Option<String> {
     let id = e.target_of("User").and_then(|t| t.id.as_deref())?;
     g.subjects.iter().find(|l| l.okta_id.as_deref() == Some(id)).map(|l| l.plan.key.clone())
@@ -405,7 +443,7 @@ fn subject_of_okta(g: &Gathered, e: &LogEvent) -> Option<String> {
 
 /// Joiner, not timed: the mapped attributes, the group membership, and on AWS that the
 /// group grants a permission set on the account (an account that can access nothing fails).
-async fn joiner_state(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Live, g: &Gathered) {
+async fn joiner_state(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Live) {
     let p = &l.plan;
     match &l.entra_id {
         None => record.verdicts.push(verdict(
@@ -442,26 +480,6 @@ async fn joiner_state(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Li
                         if link { "ok" } else { "missing" }
                     ),
                 ));
-                let groups = c.graph.member_of(id).await;
-                let want = if s.mover { &s.mover_group } else { &s.group };
-                match groups {
-                    Ok(gs) => record.verdicts.push(pass_or(
-                        l,
-                        Leg::Entra,
-                        Phase::Joiner,
-                        "group membership",
-                        gs.iter().any(|g| g.display_name.as_deref() == Some(want.as_str())),
-                        format!("not a member of {want}"),
-                    )),
-                    Err(e) => record.verdicts.push(verdict(
-                        l,
-                        Leg::Entra,
-                        Phase::Joiner,
-                        "group membership",
-                        Status::Unknown,
-                        format!("could not observe: {e}"),
-                    )),
-                }
             }
             Ok(None) => record.verdicts.push(verdict(
                 l,
@@ -529,53 +547,81 @@ async fn joiner_state(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Li
                     format!("could not observe: {e}"),
                 )),
             }
-            let (group, ps) = if s.mover {
-                (&g.aws_groups.1, &s.mover_permission_set_arn)
-            } else {
-                (&g.aws_groups.0, &s.permission_set_arn)
-            };
-            let Some(group) = group else {
-                record.verdicts.push(verdict(
-                    l,
-                    Leg::Aws,
-                    Phase::Joiner,
-                    "access",
-                    Status::Fail,
-                    "the test group was never pushed to Identity Center".into(),
-                ));
-                return;
-            };
-            let member =
-                c.aws.is_member_in_groups(id, std::slice::from_ref(group)).await.map(|r| r.iter().any(|(_, m)| *m));
-            let granted = c
-                .aws
-                .assignments_for(group, true, Some(&s.account_id))
-                .await
-                .map(|a| a.iter().any(|x| &x.permission_set_arn == ps));
-            match (member, granted) {
-                (Ok(m), Ok(gr)) => record.verdicts.push(pass_or(
-                    l,
-                    Leg::Aws,
-                    Phase::Joiner,
-                    "access",
-                    m && gr,
-                    if !m {
-                        "not a member of the pushed group".into()
-                    } else {
-                        "exists but can access nothing: the group holds no permission set on the account".into()
-                    },
-                )),
-                (Err(e), _) | (_, Err(e)) => record.verdicts.push(verdict(
-                    l,
-                    Leg::Aws,
-                    Phase::Joiner,
-                    "access",
-                    Status::Unknown,
-                    format!("could not observe: {e}"),
-                )),
-            }
         }
     }
+}
+
+/// On AWS, access is a permission set on the account through the pushed group: the
+/// subject joined the group during the phase, and the group holds the phase's set.
+async fn access(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Live, g: &Gathered, phase: Phase) {
+    let (group, ps, check) = match phase {
+        Phase::Mover => (&g.aws_groups.1, &s.mover_permission_set_arn, "access changed"),
+        _ => (&g.aws_groups.0, &s.permission_set_arn, "access"),
+    };
+    let Some(group) = group else {
+        record.verdicts.push(verdict(
+            l,
+            Leg::Aws,
+            phase,
+            check,
+            Status::Fail,
+            "the group was never pushed to Identity Center".into(),
+        ));
+        return;
+    };
+    let member = l.memberships.get(&(phase, Leg::Aws)).is_some_and(Watch::seen);
+    match c.aws.assignments_for(group, true, Some(&s.account_id)).await {
+        Ok(a) => {
+            let granted = a.iter().any(|x| &x.permission_set_arn == ps);
+            let why = if !member {
+                "not a member of the pushed group"
+            } else {
+                "exists but can access nothing: the group holds no such permission set on the account"
+            };
+            record.verdicts.push(pass_or(l, Leg::Aws, phase, check, member && granted, why.into()));
+        }
+        Err(e) => {
+            record.verdicts.push(verdict(l, Leg::Aws, phase, check, Status::Unknown, format!("could not observe: {e}")))
+        }
+    }
+}
+
+/// The membership that follows a phase, timed from its T0; Entra's own
+/// "Add member to group" row dates it when the poll window agrees.
+#[allow(clippy::too_many_arguments)]
+fn membership_checks(
+    s: &Settings,
+    record: &mut Record,
+    l: &Live,
+    g: &Gathered,
+    phase: Phase,
+    start: Option<&Stamp>,
+    offset: Option<Duration>,
+    sla: Duration,
+) {
+    let (check, want) =
+        if phase == Phase::Mover { ("membership moved", &s.mover_group) } else { ("group membership", &s.group) };
+    let src = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
+        a.activity_display_name == "Add member to group"
+            && a.property(t, "Group.DisplayName").is_some_and(|p| p.after() == serde_json::Value::String(want.clone()))
+    })
+    .map(|x| x.0);
+    let v = timed_check(
+        record,
+        l,
+        Leg::Entra,
+        phase,
+        check,
+        l.memberships.get(&(phase, Leg::Entra)),
+        start,
+        src,
+        offset,
+        sla,
+    );
+    record.verdicts.push(v);
+    let v =
+        timed_check(record, l, Leg::Aws, phase, check, l.memberships.get(&(phase, Leg::Aws)), start, None, None, sla);
+    record.verdicts.push(v);
 }
 
 /// Residual access after the revoke: AWS sessions live on until the permission set's

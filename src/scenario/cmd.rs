@@ -14,7 +14,7 @@ use crate::aws::AwsClient;
 use crate::config::{self, ExternalId, LinkAttribute};
 use crate::entra::GraphClient;
 use crate::entra::token::{Credential, TokenSource};
-use crate::evidence::record::Record;
+use crate::evidence::record::{Record, Targets};
 use crate::exit::Outcome;
 use crate::http::{Footprint, HttpClient, Policy, System};
 use crate::okta::OktaClient;
@@ -149,6 +149,14 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         mover,
         leaver,
         journal_dir: PathBuf::from(".jmlproof/journal"),
+        targets: Targets {
+            okta_org: e.okta_url.clone(),
+            entra_tenant: e.tenant_id.clone(),
+            aws_identity_store: e.identity_store_id.clone(),
+            aws_region: e.aws_region.clone(),
+            okta_entra_app: e.okta_entra_app_id.clone(),
+            okta_aws_app: e.okta_aws_app_id.clone(),
+        },
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
     let result = execute(
@@ -206,6 +214,14 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         mover,
         leaver,
         journal_dir: base.join(".jmlproof/journal"),
+        targets: Targets {
+            okta_org: cfg.okta.org_url.to_string(),
+            entra_tenant: cfg.entra.tenant_id.clone(),
+            aws_identity_store: cfg.aws.identity_store_id.clone(),
+            aws_region: cfg.aws.region.clone(),
+            okta_entra_app: cfg.entra.okta_app_id.clone(),
+            okta_aws_app: cfg.aws.okta_app_id.clone(),
+        },
     };
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
     let config_json = serde_json::to_value(&cfg).unwrap_or_default();

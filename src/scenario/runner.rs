@@ -51,6 +51,8 @@ pub struct Settings {
     pub mover: bool,
     pub leaver: bool,
     pub journal_dir: PathBuf,
+    /// The tenants, as the record names them.
+    pub targets: crate::evidence::record::Targets,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +96,10 @@ pub struct Live {
     pub watches: BTreeMap<(Phase, Leg), Watch>,
     /// How the leaver was revoked per leg (disabled / deleted), as seen.
     pub revoked_as: BTreeMap<Leg, String>,
+    /// (phase, leg) → the downstream group membership following the Okta change.
+    pub memberships: BTreeMap<(Phase, Leg), Watch>,
+    /// After the move, per leg: still enabled (a move is not a leaver).
+    pub still_enabled: BTreeMap<Leg, Result<bool, String>>,
 }
 
 /// Everything gathered, handed to the checks.
@@ -137,6 +143,8 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
             requested: BTreeMap::new(),
             watches: BTreeMap::new(),
             revoked_as: BTreeMap::new(),
+            memberships: BTreeMap::new(),
+            still_enabled: BTreeMap::new(),
         })
         .collect();
 
@@ -169,9 +177,24 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
         })
         .collect();
     record.footprint = footprint.snapshot();
+    record.targets = s.targets.clone();
+    for (system, offset) in [("okta", c.okta.http().clock_offset()), ("graph", c.graph.http().clock_offset())] {
+        if let Some(o) = offset {
+            record
+                .clock_offsets
+                .push(crate::evidence::record::ClockOffset { system: system.into(), offset_ms: o.num_milliseconds() });
+        }
+    }
     record.finished = Some(now());
     record.sort();
     Ok(record)
+}
+
+/// The Identity Center copies of the two test groups (pushed by Okta), if they exist.
+#[derive(Debug, Clone, Default)]
+pub struct AwsGroups {
+    pub test: Option<String>,
+    pub mover: Option<String>,
 }
 
 async fn phases(
@@ -183,6 +206,10 @@ async fn phases(
     live: &mut [Live],
 ) -> Result<Gathered, RunError> {
     let started = now();
+    let aws_groups = AwsGroups {
+        test: c.aws.group_id_by_name(&s.group).await?,
+        mover: c.aws.group_id_by_name(&s.mover_group).await?,
+    };
     // Joiner: create active, with a random password (no activation email), in the test group.
     for l in live.iter_mut() {
         if c.stop.raised() {
@@ -227,7 +254,7 @@ async fn phases(
             }
         }
     }
-    watch_phase(s, c, live, Phase::Joiner, s.sla.joiner).await;
+    watch_phase(s, c, live, Phase::Joiner, s.sla.joiner, &aws_groups).await;
     let go_on = |c: &Clients<'_>| !c.stop.raised();
 
     if s.mover && go_on(c) {
@@ -277,7 +304,8 @@ async fn phases(
             });
             l.requested.insert(Phase::Mover, asked);
         }
-        watch_phase(s, c, live, Phase::Mover, s.sla.mover).await;
+        watch_phase(s, c, live, Phase::Mover, s.sla.mover, &aws_groups).await;
+        still_enabled(c, live).await;
     }
 
     if s.leaver && go_on(c) {
@@ -297,7 +325,7 @@ async fn phases(
             });
             l.requested.insert(Phase::Leaver, asked);
         }
-        watch_phase(s, c, live, Phase::Leaver, s.sla.leaver).await;
+        watch_phase(s, c, live, Phase::Leaver, s.sla.leaver, &aws_groups).await;
     }
 
     // The audit trails, read once for the whole run (the directory-audit limit is low).
@@ -320,7 +348,7 @@ async fn phases(
         .directory_audits(&AuditQuery { since: Some(since), until: Some(until), ..AuditQuery::default() })
         .await?;
     let trail = c.aws.scim_events(since, until).await?;
-    let aws_groups = (c.aws.group_id_by_name(&s.group).await?, c.aws.group_id_by_name(&s.mover_group).await?);
+    let aws_groups = (aws_groups.test, aws_groups.mover);
     Ok(Gathered { subjects: live.to_vec(), okta_events, audits, trail, groups: groups.clone(), aws_groups })
 }
 
@@ -400,10 +428,72 @@ async fn probe(s: &Settings, c: &Clients<'_>, l: &mut Live, phase: Phase, leg: L
     }
 }
 
+/// Whether the downstream membership follows the phase: a joiner in the test group; a
+/// mover in the mover group and out of the test group.
+async fn probe_membership(
+    s: &Settings,
+    c: &Clients<'_>,
+    l: &Live,
+    phase: Phase,
+    leg: Leg,
+    groups: &AwsGroups,
+) -> Result<bool, ApiError> {
+    let mover = phase == Phase::Mover;
+    match leg {
+        Leg::Entra => {
+            let Some(id) = &l.entra_id else { return Ok(false) };
+            let names: Vec<String> = c.graph.member_of(id).await?.into_iter().filter_map(|g| g.display_name).collect();
+            let has = |n: &str| names.iter().any(|x| x == n);
+            Ok(if mover { has(&s.mover_group) && !has(&s.group) } else { has(&s.group) })
+        }
+        Leg::Aws => {
+            let Some(id) = &l.aws_id else { return Ok(false) };
+            let (Some(test), Some(moved)) = (&groups.test, &groups.mover) else { return Ok(false) };
+            let ids: Vec<String> = c.aws.memberships_of_user(id).await?.into_iter().map(|m| m.group_id).collect();
+            let has = |g: &String| ids.contains(g);
+            Ok(if mover { has(moved) && !has(test) } else { has(test) })
+        }
+        Leg::Okta => Ok(true),
+    }
+}
+
+/// After the move: both downstream accounts must still be enabled (a move is not a leaver).
+async fn still_enabled(c: &Clients<'_>, live: &mut [Live]) {
+    for l in live.iter_mut() {
+        if let Some(id) = l.entra_id.clone() {
+            let seen = c
+                .graph
+                .get_user(&id)
+                .await
+                .map(|u| u.and_then(|u| u.account_enabled) == Some(true))
+                .map_err(|e| e.to_string());
+            l.still_enabled.insert(Leg::Entra, seen);
+        }
+        if let Some(id) = l.aws_id.clone() {
+            let seen = c
+                .aws
+                .describe_user(&id)
+                .await
+                .map(|u| u.and_then(|u| u.is_disabled()) == Some(false))
+                .map_err(|e| e.to_string());
+            l.still_enabled.insert(Leg::Aws, seen);
+        }
+    }
+}
+
 /// Polls every subject's two legs until each change is seen or SLA + grace has passed.
-async fn watch_phase(s: &Settings, c: &Clients<'_>, live: &mut [Live], phase: Phase, sla: Duration) {
+async fn watch_phase(
+    s: &Settings,
+    c: &Clients<'_>,
+    live: &mut [Live],
+    phase: Phase,
+    sla: Duration,
+    groups: &AwsGroups,
+) {
     let deadline = tokio::time::Instant::now() + sla + s.grace;
     let mut backoff = Backoff::new(s.poll_start, s.poll_max);
+    // Joiners and movers also have a group membership to follow (the group push).
+    let with_membership = matches!(phase, Phase::Joiner | Phase::Mover);
     loop {
         let mut changed = false;
         let mut pending = false;
@@ -412,23 +502,34 @@ async fn watch_phase(s: &Settings, c: &Clients<'_>, live: &mut [Live], phase: Ph
                 continue;
             }
             for leg in [Leg::Entra, Leg::Aws] {
-                if l.watches.get(&(phase, leg)).is_some_and(Watch::seen) {
-                    continue;
+                if !l.watches.get(&(phase, leg)).is_some_and(Watch::seen) {
+                    let asked = now();
+                    let outcome = probe(s, c, l, phase, leg).await.map_err(|e| e.to_string());
+                    let seen = matches!(outcome, Ok(true));
+                    l.watches.entry((phase, leg)).or_default().record(asked, now(), outcome);
+                    changed |= seen;
+                    pending |= !seen;
                 }
-                let asked = now();
-                let outcome = probe(s, c, l, phase, leg).await.map_err(|e| e.to_string());
-                let seen = matches!(outcome, Ok(true));
-                l.watches.entry((phase, leg)).or_default().record(asked, now(), outcome);
-                changed |= seen;
-                pending |= !seen;
+                if with_membership && !l.memberships.get(&(phase, leg)).is_some_and(Watch::seen) {
+                    let asked = now();
+                    let outcome = probe_membership(s, c, l, phase, leg, groups).await.map_err(|e| e.to_string());
+                    let seen = matches!(outcome, Ok(true));
+                    l.memberships.entry((phase, leg)).or_default().record(asked, now(), outcome);
+                    changed |= seen;
+                    pending |= !seen;
+                }
             }
         }
         if c.stop.raised() {
             // Stopped before the deadline: what was not seen is unknown, not late.
             for l in live.iter_mut() {
                 for leg in [Leg::Entra, Leg::Aws] {
-                    if let Some(w) = l.watches.get_mut(&(phase, leg)).filter(|w| !w.seen()) {
-                        w.last_error = Some("interrupted before the SLA elapsed".into());
+                    for w in
+                        [l.watches.get_mut(&(phase, leg)), l.memberships.get_mut(&(phase, leg))].into_iter().flatten()
+                    {
+                        if !w.seen() {
+                            w.last_error = Some("interrupted before the SLA elapsed".into());
+                        }
                     }
                 }
             }
