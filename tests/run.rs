@@ -127,10 +127,53 @@ async fn a_healthy_tenant_passes_every_check_and_is_left_clean() {
             .iter()
             .all(|v| v.time.as_ref().is_some_and(|t| t.provenance == jmlproof::evidence::record::Provenance::Source))
     );
-    // Latencies agree with the ground truth within the observed window.
+    // Each revoke's ground-truth instant lies inside the recorded poll window, and the
+    // verdict's latency is no shorter than the truth (never wrong in the auditee's favour).
     let truth = admin(&sb, "/truth").await;
-    let disables = truth["truth"].as_array().unwrap().iter().filter(|t| t["action"] == "disable").count();
-    assert_eq!(disables, 6);
+    let rows = truth["truth"].as_array().unwrap();
+    assert_eq!(rows.iter().filter(|t| t["action"] == "disable").count(), 6);
+    for subject in &r.subjects {
+        let okta_id = subject.okta_id.as_deref().unwrap();
+        let t0 = r
+            .events
+            .iter()
+            .find(|e| e.kind == "user.lifecycle.deactivate" && e.subject.as_deref() == Some(subject.key.as_str()))
+            .unwrap()
+            .time;
+        for (leg, name) in [(Leg::Entra, "entra"), (Leg::Aws, "aws")] {
+            let at: chrono::DateTime<chrono::Utc> = rows
+                .iter()
+                .find(|t| t["action"] == "disable" && t["leg"] == name && t["okta_user_id"] == okta_id)
+                .unwrap()["at"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let obs = r
+                .observations
+                .iter()
+                .find(|o| o.subject == subject.key && o.leg == leg && o.phase == Phase::Leaver && o.check == "revoked")
+                .unwrap();
+            let w = obs.window.unwrap();
+            assert!(
+                at <= w.first_seen && w.last_not_seen.is_none_or(|l| l <= at),
+                "{} {name}: truth {at} outside {w:?}",
+                subject.key
+            );
+            let v = r
+                .verdicts
+                .iter()
+                .find(|v| v.subject == subject.key && v.leg == leg && v.phase == Phase::Leaver && v.check == "revoked")
+                .unwrap();
+            let true_ms = (at - t0).num_milliseconds();
+            assert!(
+                v.latency_ms.unwrap() >= true_ms - 1,
+                "{} {name}: verdict {} ms < truth {true_ms} ms",
+                subject.key,
+                v.latency_ms.unwrap()
+            );
+        }
+    }
     // No test user left in Okta; the journal says the run finished clean.
     assert!(admin(&sb, "/users?prefix=jmlproof-").await["okta"].as_array().unwrap().is_empty());
     let journals = RunJournal::read_dir(&dir).unwrap();
