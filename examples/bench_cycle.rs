@@ -104,8 +104,18 @@ async fn main() -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let stop = Stop::default();
-    let record =
-        run(&settings, &Clients { stop: &stop, okta: &okta, graph: &graph, aws: &aws }, &Arc::clone(&fp)).await?;
+    let record = run(
+        &settings,
+        &Clients {
+            stop: &stop,
+            progress: &jmlproof::scenario::progress::Progress::quiet(),
+            okta: &okta,
+            graph: &graph,
+            aws: &aws,
+        },
+        &Arc::clone(&fp),
+    )
+    .await?;
     let wall = started.elapsed();
     let calls: u64 = record.footprint.iter().map(|f| f.calls).sum();
     // Width: first poll that saw the revoke minus the last that did not, or minus our

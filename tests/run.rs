@@ -94,7 +94,13 @@ async fn go_with(sb: &Sandbox, name: &str, tweak: impl FnOnce(&mut Settings)) ->
     tweak(&mut s);
     let record = run(
         &s,
-        &Clients { stop: &jmlproof::scenario::stop::Stop::default(), okta: &okta, graph: &graph, aws: &aws },
+        &Clients {
+            stop: &jmlproof::scenario::stop::Stop::default(),
+            progress: &jmlproof::scenario::progress::Progress::quiet(),
+            okta: &okta,
+            graph: &graph,
+            aws: &aws,
+        },
         &Arc::clone(&fp),
     )
     .await

@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// Print only the folder written and the outcome.
     #[arg(long)]
     pub quiet: bool,
+    /// Progress on stderr as plain lines or JSON lines.
+    #[arg(long, value_enum, default_value = "plain")]
+    pub log_format: super::progress::LogFormat,
 }
 
 pub fn main(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -161,7 +164,13 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
     let result = execute(
         &settings,
-        &Clients { stop, okta: &okta, graph: &graph, aws: &aws },
+        &Clients {
+            stop,
+            progress: &super::progress::Progress::new(args.log_format, args.quiet),
+            okta: &okta,
+            graph: &graph,
+            aws: &aws,
+        },
         &fp,
         &out,
         args.quiet,
@@ -225,8 +234,21 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     };
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
     let config_json = serde_json::to_value(&cfg).unwrap_or_default();
-    execute(&settings, &Clients { stop, okta: &okta, graph: &graph, aws: &aws }, &fp, &out, args.quiet, config_json)
-        .await
+    execute(
+        &settings,
+        &Clients {
+            stop,
+            progress: &super::progress::Progress::new(args.log_format, args.quiet),
+            okta: &okta,
+            graph: &graph,
+            aws: &aws,
+        },
+        &fp,
+        &out,
+        args.quiet,
+        config_json,
+    )
+    .await
 }
 
 fn operator() -> String {

@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod cmd;
 pub mod journal;
 pub mod plan;
+pub mod progress;
 pub mod runner;
 pub mod safety;
 pub mod stop;

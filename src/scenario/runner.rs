@@ -66,6 +66,7 @@ pub struct Slas {
 pub struct Clients<'a> {
     /// Raised by Ctrl-C or SIGTERM: stop polling, tear down, keep what was gathered.
     pub stop: &'a super::stop::Stop,
+    pub progress: &'a super::progress::Progress,
     pub okta: &'a OktaClient,
     pub graph: &'a GraphClient,
     pub aws: &'a AwsClient,
@@ -130,6 +131,7 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
     }
     let started = now();
     let groups = safety::preflight(c.okta, &s.group, &s.mover_group, &s.prefix, &s.apps()).await?;
+    c.progress.event("preflight passed", json!({"run": s.run_id, "subjects": s.subjects}));
     let mut journal = Journal::create(&s.journal_dir, &s.run_id, &s.prefix)?;
     let mut record = Record::new("run", &s.run_id, &s.operator, started);
     let planned = plan::subjects(&s.prefix, &s.run_id, &s.domain, s.subjects);
@@ -149,6 +151,7 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
         .collect();
 
     let outcome = phases(s, c, &groups, &mut journal, &mut record, &mut live).await;
+    c.progress.event("teardown", json!({"run": s.run_id}));
     let teardown = teardown(c, &mut journal, &mut record, &live).await;
     journal.append(
         Action::RunFinished,
@@ -245,6 +248,7 @@ async fn phases(
                     outcome: "ok".into(),
                 });
                 l.okta_id = Some(u.id.clone());
+                c.progress.event("created", json!({"subject": l.plan.key, "login": l.plan.login}));
                 l.requested.insert(Phase::Joiner, asked);
                 safety::check_user_apps(c.okta, &u.id, &l.plan.login, &s.apps()).await?;
             }
@@ -329,6 +333,7 @@ async fn phases(
     }
 
     // The audit trails, read once for the whole run (the directory-audit limit is low).
+    c.progress.event("reading audit trails", json!({"wait_s": s.audit_wait.as_secs()}));
     c.stop.sleep(s.audit_wait).await;
     let until = now() + chrono::Duration::seconds(1);
     let since = started - chrono::Duration::minutes(1);
@@ -490,6 +495,7 @@ async fn watch_phase(
     sla: Duration,
     groups: &AwsGroups,
 ) {
+    c.progress.event("watching", json!({"phase": format!("{phase:?}").to_lowercase(), "sla_s": sla.as_secs()}));
     let deadline = tokio::time::Instant::now() + sla + s.grace;
     let mut backoff = Backoff::new(s.poll_start, s.poll_max);
     // Joiners and movers also have a group membership to follow (the group push).
@@ -506,6 +512,9 @@ async fn watch_phase(
                     let asked = now();
                     let outcome = probe(s, c, l, phase, leg).await.map_err(|e| e.to_string());
                     let seen = matches!(outcome, Ok(true));
+                    if seen {
+                        c.progress.event("changed", json!({"subject": l.plan.key, "phase": format!("{phase:?}").to_lowercase(), "leg": format!("{leg:?}").to_lowercase()}));
+                    }
                     l.watches.entry((phase, leg)).or_default().record(asked, now(), outcome);
                     changed |= seen;
                     pending |= !seen;
