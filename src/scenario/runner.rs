@@ -358,48 +358,54 @@ async fn phases(
 }
 
 /// Probes one leg of one subject for the phase's change; `Ok(true)` once it landed.
-async fn probe(s: &Settings, c: &Clients<'_>, l: &mut Live, phase: Phase, leg: Leg) -> Result<bool, ApiError> {
+/// What one probe learnt: whether the change is there, and ids or facts found on the way.
+#[derive(Debug, Default)]
+struct Found {
+    seen: bool,
+    entra_id: Option<String>,
+    aws_id: Option<String>,
+    revoked_as: Option<&'static str>,
+}
+
+fn seen(yes: bool) -> Found {
+    Found { seen: yes, ..Found::default() }
+}
+
+/// Probes one leg of one subject for the phase's change.
+async fn probe(s: &Settings, c: &Clients<'_>, l: &Live, phase: Phase, leg: Leg) -> Result<Found, ApiError> {
     match (phase, leg) {
         (Phase::Joiner, Leg::Entra) => {
-            let Some(okta_id) = &l.okta_id else { return Ok(false) };
+            let Some(okta_id) = &l.okta_id else { return Ok(seen(false)) };
             let found = match s.link {
                 LinkAttribute::OnPremisesImmutableId => c.graph.users_by_immutable_id(okta_id).await?,
                 LinkAttribute::EmployeeId => c.graph.users_by_employee_id(&l.plan.employee_number).await?,
             };
-            if let Some(u) = found.first() {
-                l.entra_id = Some(u.id.clone());
-            }
-            Ok(!found.is_empty())
+            Ok(Found { seen: !found.is_empty(), entra_id: found.first().map(|u| u.id.clone()), ..Found::default() })
         }
         (Phase::Joiner, Leg::Aws) => {
             let u = c.aws.user_by_user_name(&l.plan.login).await?;
-            if let Some(u) = &u {
-                l.aws_id = Some(u.id.clone());
-            }
-            Ok(u.is_some())
+            Ok(Found { seen: u.is_some(), aws_id: u.map(|u| u.id), ..Found::default() })
         }
         (Phase::Mover, Leg::Entra) => {
-            let Some(id) = &l.entra_id else { return Ok(false) };
-            Ok(c.graph.get_user(id).await?.and_then(|u| u.surname).as_deref() == Some(l.plan.married.as_str()))
+            let Some(id) = &l.entra_id else { return Ok(seen(false)) };
+            Ok(seen(c.graph.get_user(id).await?.and_then(|u| u.surname).as_deref() == Some(l.plan.married.as_str())))
         }
         (Phase::Mover, Leg::Aws) => {
-            let Some(id) = &l.aws_id else { return Ok(false) };
-            Ok(c.aws.describe_user(id).await?.and_then(|u| u.family_name).as_deref() == Some(l.plan.married.as_str()))
+            let Some(id) = &l.aws_id else { return Ok(seen(false)) };
+            Ok(seen(
+                c.aws.describe_user(id).await?.and_then(|u| u.family_name).as_deref() == Some(l.plan.married.as_str()),
+            ))
         }
         (Phase::Leaver, Leg::Entra) => {
-            let Some(id) = l.entra_id.clone() else { return Ok(false) };
-            match c.graph.get_user(&id).await? {
+            let Some(id) = &l.entra_id else { return Ok(seen(false)) };
+            match c.graph.get_user(id).await? {
                 Some(u) if u.account_enabled == Some(false) => {
-                    l.revoked_as.insert(Leg::Entra, "disabled".into());
-                    Ok(true)
+                    Ok(Found { seen: true, revoked_as: Some("disabled"), ..Found::default() })
                 }
-                Some(_) => Ok(false),
+                Some(_) => Ok(seen(false)),
                 // A 404 is not proof of deletion: deleted items must hold it.
-                None => match c.graph.deleted_user(&id).await? {
-                    Some(_) => {
-                        l.revoked_as.insert(Leg::Entra, "deleted".into());
-                        Ok(true)
-                    }
+                None => match c.graph.deleted_user(id).await? {
+                    Some(_) => Ok(Found { seen: true, revoked_as: Some("deleted"), ..Found::default() }),
                     None => Err(ApiError::Malformed {
                         system: crate::http::System::Graph,
                         endpoint: "GET /users/{id}".into(),
@@ -409,18 +415,12 @@ async fn probe(s: &Settings, c: &Clients<'_>, l: &mut Live, phase: Phase, leg: L
             }
         }
         (Phase::Leaver, Leg::Aws) => {
-            let Some(id) = l.aws_id.clone() else { return Ok(false) };
-            match c.aws.describe_user(&id).await? {
-                None => {
-                    l.revoked_as.insert(Leg::Aws, "deleted".into());
-                    Ok(true)
-                }
+            let Some(id) = &l.aws_id else { return Ok(seen(false)) };
+            match c.aws.describe_user(id).await? {
+                None => Ok(Found { seen: true, revoked_as: Some("deleted"), ..Found::default() }),
                 Some(u) => match u.is_disabled() {
-                    Some(true) => {
-                        l.revoked_as.insert(Leg::Aws, "disabled".into());
-                        Ok(true)
-                    }
-                    Some(false) => Ok(false),
+                    Some(true) => Ok(Found { seen: true, revoked_as: Some("disabled"), ..Found::default() }),
+                    Some(false) => Ok(seen(false)),
                     None => Err(ApiError::Malformed {
                         system: crate::http::System::Aws,
                         endpoint: "POST identitystore.DescribeUser".into(),
@@ -429,7 +429,7 @@ async fn probe(s: &Settings, c: &Clients<'_>, l: &mut Live, phase: Phase, leg: L
                 },
             }
         }
-        _ => Ok(false),
+        _ => Ok(seen(false)),
     }
 }
 
@@ -486,6 +486,9 @@ async fn still_enabled(c: &Clients<'_>, live: &mut [Live]) {
     }
 }
 
+/// How many probes may be in flight at once (each system's own limits pace the rest).
+const PROBES_AT_ONCE: usize = 16;
+
 /// Polls every subject's two legs until each change is seen or SLA + grace has passed.
 async fn watch_phase(
     s: &Settings,
@@ -501,34 +504,64 @@ async fn watch_phase(
     // Joiners and movers also have a group membership to follow (the group push).
     let with_membership = matches!(phase, Phase::Joiner | Phase::Mover);
     loop {
-        let mut changed = false;
-        let mut pending = false;
-        for l in live.iter_mut() {
-            if l.okta_id.is_none() {
-                continue;
-            }
+        // What is still to be seen: (subject, leg, membership?).
+        let mut todo = Vec::new();
+        for (i, l) in live.iter().enumerate().filter(|(_, l)| l.okta_id.is_some()) {
             for leg in [Leg::Entra, Leg::Aws] {
                 if !l.watches.get(&(phase, leg)).is_some_and(Watch::seen) {
-                    let asked = now();
-                    let outcome = probe(s, c, l, phase, leg).await.map_err(|e| e.to_string());
-                    let seen = matches!(outcome, Ok(true));
-                    if seen {
-                        c.progress.event("changed", json!({"subject": l.plan.key, "phase": format!("{phase:?}").to_lowercase(), "leg": format!("{leg:?}").to_lowercase()}));
-                    }
-                    l.watches.entry((phase, leg)).or_default().record(asked, now(), outcome);
-                    changed |= seen;
-                    pending |= !seen;
+                    todo.push((i, leg, false));
                 }
                 if with_membership && !l.memberships.get(&(phase, leg)).is_some_and(Watch::seen) {
-                    let asked = now();
-                    let outcome = probe_membership(s, c, l, phase, leg, groups).await.map_err(|e| e.to_string());
-                    let seen = matches!(outcome, Ok(true));
-                    l.memberships.entry((phase, leg)).or_default().record(asked, now(), outcome);
-                    changed |= seen;
-                    pending |= !seen;
+                    todo.push((i, leg, true));
                 }
             }
         }
+        let mut changed = false;
+        // Probes run concurrently, a bounded number at a time.
+        for chunk in todo.chunks(PROBES_AT_ONCE) {
+            let results = futures_util::future::join_all(chunk.iter().map(|&(i, leg, membership)| {
+                let l = &live[i];
+                async move {
+                    let asked = now();
+                    let outcome = if membership {
+                        probe_membership(s, c, l, phase, leg, groups).await.map(seen)
+                    } else {
+                        probe(s, c, l, phase, leg).await
+                    };
+                    (i, leg, membership, asked, now(), outcome.map_err(|e| e.to_string()))
+                }
+            }))
+            .await;
+            for (i, leg, membership, asked, answered, outcome) in results {
+                let l = &mut live[i];
+                let hit = outcome.as_ref().is_ok_and(|f| f.seen);
+                if let Ok(f) = &outcome {
+                    if let Some(id) = &f.entra_id {
+                        l.entra_id = Some(id.clone());
+                    }
+                    if let Some(id) = &f.aws_id {
+                        l.aws_id = Some(id.clone());
+                    }
+                    if let Some(how) = f.revoked_as {
+                        l.revoked_as.insert(leg, how.into());
+                    }
+                }
+                if hit && !membership {
+                    c.progress.event("changed", json!({"subject": l.plan.key, "phase": format!("{phase:?}").to_lowercase(), "leg": format!("{leg:?}").to_lowercase()}));
+                }
+                let map = if membership { &mut l.memberships } else { &mut l.watches };
+                map.entry((phase, leg)).or_default().record(asked, answered, outcome.map(|f| f.seen));
+                changed |= hit;
+            }
+        }
+        let pending = !todo.is_empty()
+            && live.iter().any(|l| {
+                l.okta_id.is_some()
+                    && [Leg::Entra, Leg::Aws].iter().any(|leg| {
+                        !l.watches.get(&(phase, *leg)).is_some_and(Watch::seen)
+                            || (with_membership && !l.memberships.get(&(phase, *leg)).is_some_and(Watch::seen))
+                    })
+            });
         if c.stop.raised() {
             // Stopped before the deadline: what was not seen is unknown, not late.
             for l in live.iter_mut() {
