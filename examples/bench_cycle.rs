@@ -7,20 +7,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jmlproof::aws::AwsClient;
-use jmlproof::config::{ExternalId, LinkAttribute};
-use jmlproof::entra::GraphClient;
-use jmlproof::entra::token::{Credential, TokenSource};
-use jmlproof::evidence::record::{Phase, Targets};
-use jmlproof::http::{Footprint, HttpClient, Policy, System};
-use jmlproof::okta::OktaClient;
-use jmlproof::okta::auth::Auth;
+use jmlproof::evidence::record::Phase;
+use jmlproof::http::Footprint;
 use jmlproof::sandbox::faults::Faults;
 use jmlproof::sandbox::{Options, Sandbox};
-use jmlproof::scenario::runner::{Clients, Settings, Slas, run};
+use jmlproof::scenario::cmd::{SandboxClients, sandbox_clients, sandbox_settings};
+use jmlproof::scenario::runner::{Clients, Slas, run};
 use jmlproof::scenario::stop::Stop;
 use jmlproof::scenario::summary::percentile;
-use jmlproof::secret::Secret;
 
 const SUBJECTS: u32 = 100;
 
@@ -34,74 +28,21 @@ async fn main() -> anyhow::Result<()> {
     faults.okta.rate_limit = 100_000;
     faults.okta.logs_rate_limit = 100_000;
     let sb = Sandbox::start(Options { faults, ..Options::default() }).await?;
-    let e = sb.endpoints.clone();
     let fp = Footprint::new();
-    let okta = OktaClient::new(
-        &url::Url::parse(&e.okta_url)?,
-        Auth::Ssws(Secret::new(e.okta_token.clone())),
-        HttpClient::new(System::Okta, Policy::default(), fp.clone())?,
-        None,
-    )?;
-    let token = TokenSource::new(
-        &url::Url::parse(&e.login_url)?,
-        &e.tenant_id,
-        &e.client_id,
-        Credential::Secret(Secret::new(e.client_secret.clone())),
-        HttpClient::new(System::Login, Policy::default(), fp.clone())?,
-    )?;
-    let graph = GraphClient::new(
-        &url::Url::parse(&e.graph_url)?,
-        token,
-        HttpClient::new(System::Graph, Policy::default(), fp.clone())?,
-        None,
-    )?;
-    let creds = aws_sdk_identitystore::config::Credentials::new(
-        e.aws_access_key_id.clone(),
-        e.aws_secret_access_key.clone(),
-        None,
-        None,
-        "bench",
-    );
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(e.aws_region.clone()))
-        .endpoint_url(&e.aws_endpoint)
-        .credentials_provider(creds)
-        .load()
-        .await;
-    let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
+    let SandboxClients { okta, graph, aws } = sandbox_clients(&sb.endpoints, &fp).await?;
     let journal = std::env::temp_dir().join(format!("jmlproof-bench-{}", std::process::id()));
-    let settings = Settings {
-        run_id: jmlproof::scenario::plan::run_id(),
-        operator: "bench".into(),
-        prefix: "jmlproof-".into(),
-        domain: e.domain.clone(),
-        subjects: SUBJECTS,
-        max_users: SUBJECTS,
-        group: e.test_group.clone(),
-        mover_group: e.mover_group.clone(),
-        entra_app: e.okta_entra_app_id.clone(),
-        aws_app: e.okta_aws_app_id.clone(),
-        account_id: e.aws_account_id.clone(),
-        permission_set_arn: e.permission_set_arn.clone(),
-        mover_permission_set_arn: e.mover_permission_set_arn.clone(),
-        link: LinkAttribute::OnPremisesImmutableId,
-        external_id: ExternalId::OktaId,
-        okta_sp_id: Some(e.okta_service_principal_id.clone()),
-        sla: Slas {
-            joiner: Duration::from_secs(120),
-            mover: Duration::from_secs(120),
-            leaver: Duration::from_secs(120),
-            residual: Duration::from_secs(86_400),
-        },
-        grace: Duration::from_secs(10),
-        poll_start: Duration::from_millis(50),
-        poll_max: Duration::from_secs(1),
-        audit_wait: Duration::ZERO,
-        mover: true,
-        leaver: true,
-        journal_dir: journal.clone(),
-        targets: Targets::default(),
+    let mut settings = sandbox_settings(&sb.endpoints, journal.clone());
+    settings.subjects = SUBJECTS;
+    settings.max_users = SUBJECTS;
+    settings.operator = "bench".into();
+    settings.sla = Slas {
+        joiner: Duration::from_secs(120),
+        mover: Duration::from_secs(120),
+        leaver: Duration::from_secs(120),
+        residual: Duration::from_secs(86_400),
     };
+    settings.poll_start = Duration::from_millis(50);
+    settings.poll_max = Duration::from_secs(1);
     let started = Instant::now();
     let stop = Stop::default();
     let record = run(

@@ -7,54 +7,27 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{admin, sdk_config, set_faults, start_fast};
-use jmlproof::aws::AwsClient;
-use jmlproof::config::{ExternalId, LinkAttribute};
-use jmlproof::entra::GraphClient;
-use jmlproof::entra::token::{Credential, TokenSource};
+use common::{admin, set_faults, start_fast};
 use jmlproof::evidence::record::{Leg, Phase, Record, Status};
-use jmlproof::http::{Footprint, HttpClient, Policy, System};
-use jmlproof::okta::OktaClient;
-use jmlproof::okta::auth::Auth;
+use jmlproof::http::{Footprint, System};
 use jmlproof::sandbox::Sandbox;
+use jmlproof::scenario::cmd::{SandboxClients, sandbox_clients, sandbox_settings};
 use jmlproof::scenario::journal::RunJournal;
 use jmlproof::scenario::runner::{Clients, Settings, Slas, run};
-use jmlproof::secret::Secret;
 
+/// The sandbox's built-in settings, made fast for tests: millisecond pushes, 3 s SLAs.
 fn settings(sb: &Sandbox, dir: &std::path::Path) -> Settings {
-    let e = &sb.endpoints;
-    Settings {
-        run_id: jmlproof::scenario::plan::run_id(),
-        operator: "test".into(),
-        prefix: "jmlproof-".into(),
-        domain: e.domain.clone(),
-        subjects: 3,
-        max_users: 10,
-        group: e.test_group.clone(),
-        mover_group: e.mover_group.clone(),
-        entra_app: e.okta_entra_app_id.clone(),
-        aws_app: e.okta_aws_app_id.clone(),
-        account_id: e.aws_account_id.clone(),
-        permission_set_arn: e.permission_set_arn.clone(),
-        mover_permission_set_arn: e.mover_permission_set_arn.clone(),
-        link: LinkAttribute::OnPremisesImmutableId,
-        external_id: ExternalId::OktaId,
-        okta_sp_id: Some(e.okta_service_principal_id.clone()),
-        sla: Slas {
-            joiner: Duration::from_secs(3),
-            mover: Duration::from_secs(3),
-            leaver: Duration::from_secs(3),
-            residual: Duration::from_secs(24 * 3600),
-        },
-        grace: Duration::from_millis(500),
-        poll_start: Duration::from_millis(20),
-        poll_max: Duration::from_millis(200),
-        audit_wait: Duration::ZERO,
-        mover: true,
-        leaver: true,
-        journal_dir: dir.to_path_buf(),
-        targets: jmlproof::evidence::record::Targets { okta_org: e.okta_url.clone(), ..Default::default() },
-    }
+    let mut s = sandbox_settings(&sb.endpoints, dir.to_path_buf());
+    s.sla = Slas {
+        joiner: Duration::from_secs(3),
+        mover: Duration::from_secs(3),
+        leaver: Duration::from_secs(3),
+        residual: Duration::from_secs(24 * 3600),
+    };
+    s.grace = Duration::from_millis(500);
+    s.poll_start = Duration::from_millis(20);
+    s.poll_max = Duration::from_millis(200);
+    s
 }
 
 async fn go(sb: &Sandbox, name: &str) -> (Record, std::path::PathBuf) {
@@ -64,32 +37,8 @@ async fn go(sb: &Sandbox, name: &str) -> (Record, std::path::PathBuf) {
 async fn go_with(sb: &Sandbox, name: &str, tweak: impl FnOnce(&mut Settings)) -> (Record, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("jmlproof-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let e = &sb.endpoints;
     let fp = Footprint::new();
-    let okta = OktaClient::new(
-        &url::Url::parse(&e.okta_url).unwrap(),
-        Auth::Ssws(Secret::new(e.okta_token.clone())),
-        HttpClient::new(System::Okta, Policy::default(), fp.clone()).unwrap(),
-        None,
-    )
-    .unwrap();
-    let token = TokenSource::new(
-        &url::Url::parse(&e.login_url).unwrap(),
-        &e.tenant_id,
-        &e.client_id,
-        Credential::Secret(Secret::new(e.client_secret.clone())),
-        HttpClient::new(System::Login, Policy::default(), fp.clone()).unwrap(),
-    )
-    .unwrap();
-    let graph = GraphClient::new(
-        &url::Url::parse(&e.graph_url).unwrap(),
-        token,
-        HttpClient::new(System::Graph, Policy::default(), fp.clone()).unwrap(),
-        None,
-    )
-    .unwrap();
-    let sdk = sdk_config(&e.aws_endpoint, &e.aws_region, &e.aws_access_key_id, &e.aws_secret_access_key, 3).await;
-    let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
+    let SandboxClients { okta, graph, aws } = sandbox_clients(&sb.endpoints, &fp).await.unwrap();
     let mut s = settings(sb, &dir);
     tweak(&mut s);
     let record = run(

@@ -85,26 +85,49 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     let sb = Sandbox::start(sandbox::Options { faults, ..sandbox::Options::default() }).await?;
     let e = sb.endpoints.clone();
     let fp = Footprint::new();
+    let SandboxClients { okta, graph, aws } = sandbox_clients(&e, &fp).await?;
+    let (mover, leaver) = phases(args);
+    let settings =
+        Settings { mover, leaver, operator: operator(), ..sandbox_settings(&e, PathBuf::from(".jmlproof/journal")) };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
+    let result = execute(
+        &settings,
+        &Clients {
+            stop,
+            progress: &super::progress::Progress::new(args.log_format, args.quiet),
+            okta: &okta,
+            graph: &graph,
+            aws: &aws,
+        },
+        &fp,
+        &out,
+        args.quiet,
+        serde_json::json!({"sandbox": true}),
+    )
+    .await;
+    sb.shutdown().await;
+    result
+}
+
+/// The three clients, pointed at a sandbox (static credentials, loopback endpoints).
+pub struct SandboxClients {
+    pub okta: OktaClient,
+    pub graph: GraphClient,
+    pub aws: AwsClient,
+}
+
+pub async fn sandbox_clients(e: &sandbox::Endpoints, fp: &Arc<Footprint>) -> anyhow::Result<SandboxClients> {
+    let http = |system| HttpClient::new(system, Policy::default(), fp.clone());
     let okta = OktaClient::new(
         &url::Url::parse(&e.okta_url)?,
         Auth::Ssws(Secret::new(e.okta_token.clone())),
-        HttpClient::new(System::Okta, Policy::default(), fp.clone())?,
+        http(System::Okta)?,
         None,
     )?;
-    let login = HttpClient::new(System::Login, Policy::default(), fp.clone())?;
-    let token = TokenSource::new(
-        &url::Url::parse(&e.login_url)?,
-        &e.tenant_id,
-        &e.client_id,
-        Credential::Secret(Secret::new(e.client_secret.clone())),
-        login,
-    )?;
-    let graph = GraphClient::new(
-        &url::Url::parse(&e.graph_url)?,
-        token,
-        HttpClient::new(System::Graph, Policy::default(), fp.clone())?,
-        None,
-    )?;
+    let secret = Credential::Secret(Secret::new(e.client_secret.clone()));
+    let token =
+        TokenSource::new(&url::Url::parse(&e.login_url)?, &e.tenant_id, &e.client_id, secret, http(System::Login)?)?;
+    let graph = GraphClient::new(&url::Url::parse(&e.graph_url)?, token, http(System::Graph)?, None)?;
     let creds = aws_sdk_identitystore::config::Credentials::new(
         e.aws_access_key_id.clone(),
         e.aws_secret_access_key.clone(),
@@ -119,12 +142,16 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         .load()
         .await;
     let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
-    let (mover, leaver) = phases(args);
-    // The sandbox pushes after 3–5 s: SLAs of 20 s (plus 10 s grace) report a broken leg
-    // within a minute and let a healthy run finish well under one.
-    let settings = Settings {
+    Ok(SandboxClients { okta, graph, aws })
+}
+
+/// The run's built-in settings for the sandbox. Its pushes land after 3–5 s: SLAs of
+/// 20 s (plus 10 s grace) report a broken leg within a minute and let a healthy run
+/// finish well under one.
+pub fn sandbox_settings(e: &sandbox::Endpoints, journal_dir: PathBuf) -> Settings {
+    Settings {
         run_id: super::plan::run_id(),
-        operator: operator(),
+        operator: "sandbox".into(),
         prefix: "jmlproof-".into(),
         domain: e.domain.clone(),
         subjects: 3,
@@ -149,9 +176,9 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         poll_start: Duration::from_millis(250),
         poll_max: Duration::from_secs(2),
         audit_wait: Duration::ZERO,
-        mover,
-        leaver,
-        journal_dir: PathBuf::from(".jmlproof/journal"),
+        mover: true,
+        leaver: true,
+        journal_dir,
         targets: Targets {
             okta_org: e.okta_url.clone(),
             entra_tenant: e.tenant_id.clone(),
@@ -160,25 +187,7 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
             okta_entra_app: e.okta_entra_app_id.clone(),
             okta_aws_app: e.okta_aws_app_id.clone(),
         },
-    };
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
-    let result = execute(
-        &settings,
-        &Clients {
-            stop,
-            progress: &super::progress::Progress::new(args.log_format, args.quiet),
-            okta: &okta,
-            graph: &graph,
-            aws: &aws,
-        },
-        &fp,
-        &out,
-        args.quiet,
-        serde_json::json!({"sandbox": true}),
-    )
-    .await;
-    sb.shutdown().await;
-    result
+    }
 }
 
 async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
