@@ -136,6 +136,12 @@ pub struct TestConfig {
     pub mover_group: String,
     /// Safety cap on users created per run.
     pub max_users: u32,
+    /// How long past the SLA a leg is still watched, so a late change is measured
+    /// (FAIL with its latency) rather than unobserved (UNKNOWN).
+    pub grace: Human,
+    /// How long to keep collecting downstream audit entries (Entra directory audits,
+    /// CloudTrail) after a change is observed: they can lag minutes behind it.
+    pub audit_wait: Human,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -366,6 +372,10 @@ struct RawTest {
     mover_group: Spanned<String>,
     #[serde(default)]
     max_users: Option<Spanned<u32>>,
+    #[serde(default = "minutes::<5>")]
+    grace: Human,
+    #[serde(default = "minutes::<5>")]
+    audit_wait: Human,
 }
 
 /// A rule broken across keys: the byte offset to point at, and the message.
@@ -461,11 +471,17 @@ impl RawTest {
             group: self.group,
             mover_group,
             max_users,
+            grace: self.grace,
+            audit_wait: self.audit_wait,
         })
     }
 }
 
 // ---- defaults ----
+
+fn minutes<const N: u64>() -> Human {
+    Human(std::time::Duration::from_secs(N * 60))
+}
 
 fn hours<const N: u64>() -> Human {
     Human(std::time::Duration::from_secs(N * 3600))
@@ -866,6 +882,8 @@ subjects = 2
 group = "JML Test"
 mover_group = "JML Test Mover"
 max_users = 4
+grace = "2m"
+audit_wait = "0s"
 
 [sla]
 joiner = "1h30m"
@@ -947,6 +965,7 @@ okta_app_id = "0oaawsapp"
             (t.domain.as_str(), t.login_prefix.as_str(), t.subjects, t.max_users),
             ("test.example.com", "jml.t-", 2, 4)
         );
+        assert_eq!((t.grace.0.as_secs(), t.audit_wait.0.as_secs()), (120, 0));
         assert_eq!(c.sla.joiner.0.as_secs(), 5400);
         assert_eq!(c.reconcile.exceptions, Some(PathBuf::from("conf/exceptions.toml")));
         assert_eq!(c.evidence.out_dir, PathBuf::from("/var/evidence"));
@@ -972,6 +991,7 @@ okta_app_id = "0oaawsapp"
         let with_test = format!("{MINIMAL}\n[test]\ndomain = \"example.com\"\ngroup = \"a\"\nmover_group = \"b\"\n");
         let t = ok(&with_test).test.unwrap();
         assert_eq!((t.login_prefix.as_str(), t.subjects, t.max_users), ("jmlproof-", 3, 10));
+        assert_eq!((t.grace.to_string().as_str(), t.audit_wait.to_string().as_str()), ("5m", "5m"));
 
         let oauth = edit(MINIMAL, "token =", "oauth = { client_id = \"0oa1\", private_key = \"env:K\" }");
         let OktaAuth::OAuth(o) = ok(&oauth).okta.auth else { panic!() };
@@ -1076,6 +1096,11 @@ okta_app_id = "0oaawsapp"
         );
         let e = err(&edit(FULL, "leaver =", "leaver = \"0s\""));
         assert!(e.ends_with("[sla] leaver: must be more than 0s"), "{e}");
+        let g = line(FULL, "grace");
+        assert_eq!(
+            err(&edit(FULL, "grace =", "grace = \"soon\"")),
+            format!("jmlproof.toml:{g}: [test] grace: invalid duration \"soon\": expected a number at \"soon\"")
+        );
     }
 
     #[test]

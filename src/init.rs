@@ -92,6 +92,11 @@ group = "jmlproof-test"
 mover_group = "jmlproof-test-mover"
 # Cap on users created in one run.
 max_users = 10
+# How long past the SLA a leg is still watched, so a late change is measured.
+# grace = "5m"
+# How long to keep collecting Entra and CloudTrail audit entries after a change
+# is seen (they can lag minutes behind it).
+# audit_wait = "5m"
 
 # How fast each change must reach Entra ID and AWS: d, h, m, s (e.g. 1h30m).
 [sla]

@@ -70,6 +70,18 @@ async fn a_healthy_tenant_passes_every_check_and_is_left_clean() {
     let sb = start_fast().await;
     let (r, dir) = go(&sb, "healthy").await;
     assert!(r.all_pass(), "{:#?}", failing(&r));
+    // Mover and leaver reads of Entra accounts went through $batch, not one GET each.
+    let graph = |suffix: &str| {
+        r.footprint
+            .iter()
+            .filter(|f| f.system == System::Graph && f.endpoint.ends_with(suffix))
+            .map(|f| f.calls)
+            .sum::<u64>()
+    };
+    assert!(graph("/$batch") > 0, "{:#?}", r.footprint);
+    // Polling does not GET users one by one: the three one-off reads per subject
+    // (joiner attributes, still enabled after the move, sign-in sessions) remain.
+    assert_eq!(graph("/users/{id}"), 3 * r.subjects.len() as u64, "{:#?}", r.footprint);
     // Each subject: joiner, mover and leaver checks on both legs, and residual access.
     for phase in [Phase::Joiner, Phase::Mover, Phase::Leaver, Phase::Residual] {
         assert!(r.verdicts.iter().filter(|v| v.phase == phase).count() >= 6, "{phase:?}");

@@ -102,6 +102,12 @@ pub struct Sla {
     pub mover_secs: u64,
     pub leaver_secs: u64,
     pub residual_secs: u64,
+    /// How long past its SLA a leg was still watched.
+    #[serde(default)]
+    pub grace_secs: u64,
+    /// How long downstream audit trails were read after the last change.
+    #[serde(default)]
+    pub audit_wait_secs: u64,
 }
 
 /// A disposable user of a run.

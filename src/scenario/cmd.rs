@@ -224,11 +224,10 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
             leaver: cfg.sla.leaver.0,
             residual: cfg.sla.residual.0,
         },
-        // Real pushes take seconds to minutes; directory audits can lag 5 minutes (P99).
-        grace: Duration::from_secs(300),
+        grace: test.grace.0,
         poll_start: Duration::from_secs(1),
         poll_max: Duration::from_secs(30),
-        audit_wait: Duration::from_secs(300),
+        audit_wait: test.audit_wait.0,
         mover,
         leaver,
         journal_dir: base.join(".jmlproof/journal"),
@@ -283,6 +282,8 @@ async fn execute(
         mover_secs: s.sla.mover.as_secs(),
         leaver_secs: s.sla.leaver.as_secs(),
         residual_secs: s.sla.residual.as_secs(),
+        grace_secs: s.grace.as_secs(),
+        audit_wait_secs: s.audit_wait.as_secs(),
     };
     let folder = write(out, &record)?;
     if !quiet {

@@ -17,6 +17,7 @@ use super::watch::{Backoff, Watch};
 use crate::api::ApiError;
 use crate::aws::AwsClient;
 use crate::config::{ExternalId, LinkAttribute};
+use crate::entra::types::GraphUser;
 use crate::entra::{AuditQuery, GraphClient};
 use crate::evidence::record::{Leg, Phase, Record, Step, Subject};
 use crate::http::Footprint;
@@ -386,33 +387,15 @@ async fn probe(s: &Settings, c: &Clients<'_>, l: &Live, phase: Phase, leg: Leg) 
             let u = c.aws.user_by_user_name(&l.plan.login).await?;
             Ok(Found { seen: u.is_some(), aws_id: u.map(|u| u.id), ..Found::default() })
         }
-        (Phase::Mover, Leg::Entra) => {
-            let Some(id) = &l.entra_id else { return Ok(seen(false)) };
-            Ok(seen(c.graph.get_user(id).await?.and_then(|u| u.surname).as_deref() == Some(l.plan.married.as_str())))
-        }
         (Phase::Mover, Leg::Aws) => {
             let Some(id) = &l.aws_id else { return Ok(seen(false)) };
             Ok(seen(
                 c.aws.describe_user(id).await?.and_then(|u| u.family_name).as_deref() == Some(l.plan.married.as_str()),
             ))
         }
-        (Phase::Leaver, Leg::Entra) => {
+        (Phase::Mover | Phase::Leaver, Leg::Entra) => {
             let Some(id) = &l.entra_id else { return Ok(seen(false)) };
-            match c.graph.get_user(id).await? {
-                Some(u) if u.account_enabled == Some(false) => {
-                    Ok(Found { seen: true, revoked_as: Some("disabled"), ..Found::default() })
-                }
-                Some(_) => Ok(seen(false)),
-                // A 404 is not proof of deletion: deleted items must hold it.
-                None => match c.graph.deleted_user(id).await? {
-                    Some(_) => Ok(Found { seen: true, revoked_as: Some("deleted"), ..Found::default() }),
-                    None => Err(ApiError::Malformed {
-                        system: crate::http::System::Graph,
-                        endpoint: "GET /users/{id}".into(),
-                        detail: format!("user {id} is neither in users nor in deleted items"),
-                    }),
-                },
-            }
+            entra_change(c, l, phase, id, c.graph.get_user(id).await?).await
         }
         (Phase::Leaver, Leg::Aws) => {
             let Some(id) = &l.aws_id else { return Ok(seen(false)) };
@@ -431,6 +414,53 @@ async fn probe(s: &Settings, c: &Clients<'_>, l: &Live, phase: Phase, leg: Leg) 
         }
         _ => Ok(seen(false)),
     }
+}
+
+/// Whether an Entra account read as `user` shows the phase's change: the new surname
+/// for a mover; for a leaver, disabled, or deleted (and then in deleted items).
+async fn entra_change(
+    c: &Clients<'_>,
+    l: &Live,
+    phase: Phase,
+    id: &str,
+    user: Option<GraphUser>,
+) -> Result<Found, ApiError> {
+    match (phase, user) {
+        (Phase::Mover, u) => Ok(seen(u.and_then(|u| u.surname).as_deref() == Some(l.plan.married.as_str()))),
+        (_, Some(u)) if u.account_enabled == Some(false) => {
+            Ok(Found { seen: true, revoked_as: Some("disabled"), ..Found::default() })
+        }
+        (_, Some(_)) => Ok(seen(false)),
+        // A 404 is not proof of deletion: deleted items must hold it.
+        (_, None) => match c.graph.deleted_user(id).await? {
+            Some(_) => Ok(Found { seen: true, revoked_as: Some("deleted"), ..Found::default() }),
+            None => Err(ApiError::Malformed {
+                system: crate::http::System::Graph,
+                endpoint: "GET /users/{id}".into(),
+                detail: format!("user {id} is neither in users nor in deleted items"),
+            }),
+        },
+    }
+}
+
+/// Entra accounts still to be read this cycle for a mover or leaver change, read
+/// together in `$batch` calls (20 users a call) rather than one GET each: on a real
+/// tenant Graph's per-app limits, not our patience, bound how many subjects a run
+/// can watch. Returns, per subject index, the account as read, and the instants the
+/// batch was sent and answered (the poll window's bounds for every user in it).
+struct EntraBatch {
+    asked: DateTime<Utc>,
+    answered: DateTime<Utc>,
+    users: Result<BTreeMap<String, Option<GraphUser>>, String>,
+}
+
+async fn read_entra_batch(c: &Clients<'_>, ids: Vec<String>) -> Option<EntraBatch> {
+    if ids.is_empty() {
+        return None;
+    }
+    let asked = now();
+    let users = c.graph.users_by_ids(&ids).await.map(|v| v.into_iter().collect()).map_err(|e| e.to_string());
+    Some(EntraBatch { asked, answered: now(), users })
 }
 
 /// Whether the downstream membership follows the phase: a joiner in the test group; a
@@ -517,11 +547,39 @@ async fn watch_phase(
             }
         }
         let mut changed = false;
+        // Mover and leaver reads of Entra accounts go in one batch; the rest are probes.
+        let batched = |&(_, leg, membership): &(usize, Leg, bool)| {
+            matches!(phase, Phase::Mover | Phase::Leaver) && leg == Leg::Entra && !membership
+        };
+        let ids = todo.iter().filter(|t| batched(t)).filter_map(|&(i, ..)| live[i].entra_id.clone()).collect();
+        let batch = read_entra_batch(c, ids).await;
         // Probes run concurrently, a bounded number at a time.
         for chunk in todo.chunks(PROBES_AT_ONCE) {
-            let results = futures_util::future::join_all(chunk.iter().map(|&(i, leg, membership)| {
+            let results = futures_util::future::join_all(chunk.iter().map(|t| {
+                let (i, leg, membership) = *t;
                 let l = &live[i];
+                let from_batch = batch.as_ref().filter(|_| batched(t));
                 async move {
+                    if let (Some(b), Some(id)) = (from_batch, &l.entra_id) {
+                        let outcome = match &b.users {
+                            Ok(users) => match users.get(id) {
+                                // Deleted: one more call to deleted items, which extends the window.
+                                Some(None) => entra_change(c, l, phase, id, None).await.map(|f| (f, now())),
+                                Some(Some(u)) => {
+                                    entra_change(c, l, phase, id, Some(u.clone())).await.map(|f| (f, b.answered))
+                                }
+                                None => Err(ApiError::Malformed {
+                                    system: crate::http::System::Graph,
+                                    endpoint: "POST /$batch".into(),
+                                    detail: format!("no answer for user {id}"),
+                                }),
+                            }
+                            .map_err(|e| e.to_string()),
+                            Err(e) => Err(e.clone()),
+                        };
+                        let answered = outcome.as_ref().map_or(b.answered, |(_, at)| *at);
+                        return (i, leg, membership, b.asked, answered, outcome.map(|(f, _)| f));
+                    }
                     let asked = now();
                     let outcome = if membership {
                         probe_membership(s, c, l, phase, leg, groups).await.map(seen)
