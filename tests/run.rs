@@ -79,6 +79,14 @@ async fn a_healthy_tenant_passes_every_check_and_is_left_clean() {
             .sum::<u64>()
     };
     assert!(graph("/$batch") > 0, "{:#?}", r.footprint);
+    // The System Log is read in one query for all three subjects.
+    let okta_logs: u64 = r
+        .footprint
+        .iter()
+        .filter(|f| f.system == System::Okta && f.endpoint == "GET /api/v1/logs")
+        .map(|f| f.calls)
+        .sum();
+    assert_eq!(okta_logs, 1, "{:#?}", r.footprint);
     // Polling does not GET users one by one: the three one-off reads per subject
     // (joiner attributes, still enabled after the move, sign-in sessions) remain.
     assert_eq!(graph("/users/{id}"), 3 * r.subjects.len() as u64, "{:#?}", r.footprint);
