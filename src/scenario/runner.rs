@@ -533,7 +533,11 @@ async fn watch_phase(
     sla: Duration,
     groups: &AwsGroups,
 ) {
-    c.progress.event("watching", json!({"phase": format!("{phase:?}").to_lowercase(), "sla_s": sla.as_secs()}));
+    let watched = live.iter().filter(|l| l.okta_id.is_some()).count();
+    c.progress.event(
+        "watching",
+        json!({"phase": format!("{phase:?}").to_lowercase(), "sla_s": sla.as_secs(), "subjects": watched}),
+    );
     let deadline = tokio::time::Instant::now() + sla + s.grace;
     let mut backoff = Backoff::new(s.poll_start, s.poll_max);
     // Joiners and movers also have a group membership to follow (the group push).
