@@ -124,6 +124,11 @@ async fn ssoadmin_and_cloudtrail_fixtures() {
     assert!(events.iter().all(|e| e.username.is_none()), "SCIM events carry no Username");
     let failed = events.iter().find(|e| e.error_code().is_some()).unwrap();
     assert_eq!(failed.event_name, "CreateGroup");
+    // Who made each call: the SCIM token's id and Okta's user agent.
+    assert_eq!(
+        patch.actor().as_deref(),
+        Some("WebIdentityUser 0c9e5b7a-3d14-4f82-a6b1-e27d49c08f35 (Okta SCIM Client 1.0.0)")
+    );
 }
 
 #[tokio::test]

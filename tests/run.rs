@@ -79,6 +79,10 @@ async fn a_healthy_tenant_passes_every_check_and_is_left_clean() {
             .sum::<u64>()
     };
     assert!(graph("/$batch") > 0, "{:#?}", r.footprint);
+    // Every Entra change was Okta's (the sandbox provisions as Okta's service principal),
+    // and every downstream event names who made it.
+    assert!(!r.notes.iter().any(|n| n.contains("manual change")), "{:#?}", r.notes);
+    assert!(r.events.iter().all(|e| e.actor.is_some()), "{:#?}", r.events.iter().find(|e| e.actor.is_none()));
     // The System Log is read in one query for all three subjects.
     let okta_logs: u64 = r
         .footprint

@@ -95,6 +95,22 @@ impl TrailEvent {
         self.event["responseElements"]["active"].as_bool()
     }
 
+    /// Who made the call: `userIdentity.type`, the access key (for SCIM, the bearer
+    /// token's id, which tells Okta's token from another) and the user agent.
+    pub fn actor(&self) -> Option<String> {
+        let id = &self.event["userIdentity"];
+        let kind = id["type"].as_str()?;
+        let who = id["arn"].as_str().or(id["accessKeyId"].as_str()).or(self.username.as_deref());
+        let mut out = match who {
+            Some(w) => format!("{kind} {w}"),
+            None => kind.to_string(),
+        };
+        if let Some(agent) = self.event["userAgent"].as_str() {
+            out.push_str(&format!(" ({agent})"));
+        }
+        Some(out)
+    }
+
     pub fn error_code(&self) -> Option<&str> {
         self.event["errorCode"].as_str()
     }

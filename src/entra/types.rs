@@ -183,6 +183,21 @@ impl DirectoryAudit {
         ours && succeeded && (self.activity_display_name == "Disable account" || flipped)
     }
 
+    /// Who made the change, in words: `app <name> (service principal <id>)` or
+    /// `user <upn>`; `None` when the row names no one.
+    pub fn actor(&self) -> Option<String> {
+        let by = &self.initiated_by;
+        if let Some(app) = &by.app {
+            let name = app.display_name.as_deref().or(app.app_id.as_deref()).unwrap_or("?");
+            return Some(match &app.service_principal_id {
+                Some(sp) => format!("app {name} (service principal {sp})"),
+                None => format!("app {name}"),
+            });
+        }
+        let user = by.user.as_ref()?;
+        user.user_principal_name.as_deref().or(user.id.as_deref()).map(|u| format!("user {u}"))
+    }
+
     /// The service principal (object id) that made the change, when an app did.
     pub fn by_service_principal(&self) -> Option<&str> {
         self.initiated_by.app.as_ref().and_then(|a| a.service_principal_id.as_deref())

@@ -146,6 +146,10 @@ pub struct SourceEvent {
     pub outcome: Option<String>,
     pub subject: Option<String>,
     pub leg: Option<Leg>,
+    /// Who made the change, as the source names it (Okta actor, Entra initiatedBy,
+    /// CloudTrail userIdentity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
     pub sha256: String,
 }
 

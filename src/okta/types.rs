@@ -127,6 +127,17 @@ pub struct Actor {
     pub display_name: Option<String>,
 }
 
+impl Actor {
+    /// `<type> <alternateId>` (e.g. `User admin@example.com`, `PublicClientApp 0oa…`).
+    pub fn label(&self) -> Option<String> {
+        let who = self.alternate_id.as_deref().or(self.id.as_deref())?;
+        Some(match &self.kind {
+            Some(k) => format!("{k} {who}"),
+            None => who.to_string(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {

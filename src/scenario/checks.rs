@@ -208,6 +208,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
             outcome: e.outcome.as_ref().and_then(|o| o.result.clone()),
             subject: subject_of_okta(g, e),
             leg: None,
+            actor: e.actor.as_ref().and_then(|a| a.label()),
             sha256: sha(&e.raw),
         });
     }
@@ -227,8 +228,12 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 outcome: a.result.clone(),
                 subject: Some(l.plan.key.clone()),
                 leg: Some(Leg::Entra),
+                actor: a.actor(),
                 sha256: sha(&a.raw),
             });
+        }
+        if let Some(sp) = &s.okta_sp_id {
+            record.notes.extend(not_by_okta(&l.plan.key, sp, targets[0], &g.audits));
         }
         for e in g.trail.iter().filter(|e| e.target_id().is_some() && e.target_id() == targets[1]) {
             if let Some(t) = e.event_time {
@@ -240,6 +245,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                     outcome: e.error_code().map(str::to_string).or(Some("success".into())),
                     subject: Some(l.plan.key.clone()),
                     leg: Some(Leg::Aws),
+                    actor: e.actor(),
                     sha256: sha(&e.event),
                 });
             }
@@ -392,14 +398,6 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                     || (a.activity_display_name == "Delete user"
                         && a.target_resources.iter().any(|r| r.id.as_deref() == Some(t)))
             });
-            if let (Some(sp), Some((_, row))) = (&s.okta_sp_id, &entra)
-                && row.by_service_principal() != Some(sp.as_str())
-            {
-                record.notes.push(format!(
-                    "{}: the Entra revoke was made by {:?}, not Okta's service principal: a manual change?",
-                    l.plan.key, row.initiated_by
-                ));
-            }
             let v = timed_check(
                 record,
                 l,
@@ -711,5 +709,64 @@ async fn residual(
             Status::Unknown,
             format!("could not observe: {e}"),
         )),
+    }
+}
+
+/// Successful Entra changes to the subject's account made by anyone but Okta's
+/// service principal: a manual change (or another provisioner) that a timed verdict
+/// would otherwise credit to Okta.
+fn not_by_okta(key: &str, okta_sp: &str, entra_id: Option<&str>, audits: &[DirectoryAudit]) -> Vec<String> {
+    let Some(id) = entra_id else { return vec![] };
+    audits
+        .iter()
+        .filter(|a| a.result.as_deref() == Some("success"))
+        .filter(|a| a.target_resources.iter().any(|t| t.id.as_deref() == Some(id)))
+        .filter(|a| a.by_service_principal() != Some(okta_sp))
+        .map(|a| {
+            format!(
+                "{key}: Entra {:?} at {} was made by {}, not Okta's service principal {okta_sp}: a manual change?",
+                a.activity_display_name,
+                a.activity_date_time.to_rfc3339(),
+                a.actor().unwrap_or_else(|| "no one named".into())
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, target: &str, result: &str, by: serde_json::Value) -> DirectoryAudit {
+        DirectoryAudit::from_value(serde_json::json!({
+            "id": id,
+            "activityDateTime": "2026-11-29T10:00:00Z",
+            "activityDisplayName": "Update user",
+            "result": result,
+            "initiatedBy": by,
+            "targetResources": [{"id": target, "type": "User"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_successful_changes_to_the_subject_not_made_by_okta_are_flagged() {
+        let okta = serde_json::json!({"app": {"displayName": "Okta", "servicePrincipalId": "sp-okta"}});
+        let admin = serde_json::json!({"user": {"userPrincipalName": "admin@example.com"}});
+        let other_app = serde_json::json!({"app": {"displayName": "HR sync", "servicePrincipalId": "sp-hr"}});
+        let audits = [
+            row("1", "u1", "success", okta.clone()),
+            row("2", "u1", "success", admin),
+            row("3", "u1", "failure", other_app.clone()),
+            row("4", "u2", "success", other_app.clone()),
+            row("5", "u1", "success", other_app),
+            row("6", "u1", "success", serde_json::json!({})),
+        ];
+        let notes = not_by_okta("s01", "sp-okta", Some("u1"), &audits);
+        assert_eq!(notes.len(), 3, "{notes:#?}");
+        assert!(notes[0].contains("by user admin@example.com, not Okta's service principal sp-okta"), "{}", notes[0]);
+        assert!(notes[1].contains("by app HR sync (service principal sp-hr)"), "{}", notes[1]);
+        assert!(notes[2].contains("by no one named"), "{}", notes[2]);
+        assert!(not_by_okta("s01", "sp-okta", None, &audits).is_empty());
     }
 }
