@@ -118,6 +118,17 @@ fn context(api: &GraphApi, set: &str, sel: Option<&Vec<String>>, entity: bool) -
     s
 }
 
+/// `$filter`, parsed: `None` when absent, a 400 Request_BadRequest when malformed.
+fn filter_param(api: &GraphApi, req: &str, q: &[(String, String)]) -> Result<Option<odata::Expr>, Response> {
+    match first(q, "$filter").map(odata::parse) {
+        None => Ok(None),
+        Some(Ok(f)) => Ok(Some(f)),
+        Some(Err(e)) => {
+            Err(error(api, req, StatusCode::BAD_REQUEST, "Request_BadRequest", &format!("Invalid filter clause: {e}")))
+        }
+    }
+}
+
 fn page_size(api: &GraphApi, req: &str, q: &[(String, String)], default: usize) -> Result<usize, Response> {
     match first(q, "$top") {
         None => Ok(default),
@@ -177,48 +188,39 @@ pub async fn list(
         Err(r) => return r,
     };
     let adv = advanced(&headers, &q);
-    let filter = match first(&q, "$filter").map(odata::parse) {
-        None => None,
-        Some(Err(e)) => {
-            return error(
-                &api,
-                &req,
-                StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                &format!("Invalid filter clause: {e}"),
-            );
-        }
-        Some(Ok(f)) => {
-            for (prop, op) in f.leaves() {
-                match user_filter_rule(&prop, &op) {
-                    None => {
-                        return error(
-                            &api,
-                            &req,
-                            StatusCode::BAD_REQUEST,
-                            "Request_UnsupportedQuery",
-                            &format!(
-                                "Unsupported or invalid query filter clause specified for property '{prop}' of resource 'User'."
-                            ),
-                        );
-                    }
-                    Some(true) if !adv => {
-                        return error(
-                            &api,
-                            &req,
-                            StatusCode::BAD_REQUEST,
-                            "Request_UnsupportedQuery",
-                            &format!(
-                                "Operator '{op}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
-                            ),
-                        );
-                    }
-                    Some(_) => {}
-                }
-            }
-            Some(f)
-        }
+    let filter = match filter_param(&api, &req, &q) {
+        Ok(f) => f,
+        Err(r) => return r,
     };
+    if let Some(f) = &filter {
+        for (prop, op) in f.leaves() {
+            match user_filter_rule(&prop, &op) {
+                None => {
+                    return error(
+                        &api,
+                        &req,
+                        StatusCode::BAD_REQUEST,
+                        "Request_UnsupportedQuery",
+                        &format!(
+                            "Unsupported or invalid query filter clause specified for property '{prop}' of resource 'User'."
+                        ),
+                    );
+                }
+                Some(true) if !adv => {
+                    return error(
+                        &api,
+                        &req,
+                        StatusCode::BAD_REQUEST,
+                        "Request_UnsupportedQuery",
+                        &format!(
+                            "Operator '{op}' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
     let items: Vec<Value> = {
         let t = api.shared.tenant();
         t.entra
@@ -389,34 +391,25 @@ pub async fn groups(State(api): Api, Extension(ReqId(req)): Extension<ReqId>, Ra
         Ok(t) => t,
         Err(r) => return r,
     };
-    let filter = match first(&q, "$filter").map(odata::parse) {
-        None => None,
-        Some(Err(e)) => {
+    let filter = match filter_param(&api, &req, &q) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Some(f) = &filter {
+        if let Some((p, _)) = f.leaves().into_iter().find(|(p, o)| {
+            !(matches!(p.as_str(), "displayName" | "id") && matches!(o.as_str(), "eq" | "in" | "startswith"))
+        }) {
             return error(
                 &api,
                 &req,
                 StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                &format!("Invalid filter clause: {e}"),
+                "Request_UnsupportedQuery",
+                &format!(
+                    "Unsupported or invalid query filter clause specified for property '{p}' of resource 'Group'."
+                ),
             );
         }
-        Some(Ok(f)) => {
-            if let Some((p, _)) = f.leaves().into_iter().find(|(p, o)| {
-                !(matches!(p.as_str(), "displayName" | "id") && matches!(o.as_str(), "eq" | "in" | "startswith"))
-            }) {
-                return error(
-                    &api,
-                    &req,
-                    StatusCode::BAD_REQUEST,
-                    "Request_UnsupportedQuery",
-                    &format!(
-                        "Unsupported or invalid query filter clause specified for property '{p}' of resource 'Group'."
-                    ),
-                );
-            }
-            Some(f)
-        }
-    };
+    }
     let items: Vec<Value> = api
         .shared
         .tenant()
