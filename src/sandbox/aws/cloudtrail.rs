@@ -6,8 +6,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::identitystore::strip_null;
-use super::{Call, error, ok, paginate, validation};
+use super::{Call, error, page_of, validation};
 
 fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     let secs = v?.as_f64()?;
@@ -117,10 +116,5 @@ pub fn handle(call: &Call, op: &str) -> Response {
             "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50",
         );
     }
-    match paginate(call, items, 50, 50) {
-        Ok((page, next)) => {
-            ok(strip_null(json!({"Events": page, "NextToken": next}).as_object().expect("object literal")))
-        }
-        Err(r) => r,
-    }
+    page_of(call, "Events", items, 50)
 }

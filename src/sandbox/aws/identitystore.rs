@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Call, error, ok, paginate, validation};
+use super::{Call, error, ok, page_of, validation};
 
 fn unknown_op(call: &Call, op: &str) -> Response {
     error(
@@ -52,12 +52,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
         "ListUsers" => {
             let users: Vec<Value> = aws.users.values().map(|u| u.to_json(&store_id)).collect();
             drop(t);
-            match paginate(call, users, 100, 100) {
-                Ok((page, next)) => {
-                    ok(json!({"Users": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default())
-                }
-                Err(r) => r,
-            }
+            page_of(call, "Users", users, 100)
         }
         "DescribeUser" => {
             let id = call.str("UserId").unwrap_or("");
@@ -98,12 +93,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
         "ListGroups" => {
             let groups: Vec<Value> = aws.groups.values().map(|g| g.to_json(&store_id)).collect();
             drop(t);
-            match paginate(call, groups, 100, 100) {
-                Ok((page, next)) => {
-                    ok(json!({"Groups": page, "NextToken": next}).as_object().map(strip_null).unwrap_or_default())
-                }
-                Err(r) => r,
-            }
+            page_of(call, "Groups", groups, 100)
         }
         "DescribeGroup" => {
             let id = call.str("GroupId").unwrap_or("");
@@ -145,13 +135,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
             };
             let items: Vec<Value> = g.members.iter().map(|(uid, m)| membership_json(&store_id, gid, uid, m)).collect();
             drop(t);
-            match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next})
-                    .as_object()
-                    .map(strip_null)
-                    .unwrap_or_default()),
-                Err(r) => r,
-            }
+            page_of(call, "GroupMemberships", items, 100)
         }
         "ListGroupMembershipsForMember" => {
             let uid = call
@@ -167,13 +151,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
                 .filter_map(|g| g.members.get(&uid).map(|m| membership_json(&store_id, &g.id, &uid, m)))
                 .collect();
             drop(t);
-            match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(json!({"GroupMemberships": page, "NextToken": next})
-                    .as_object()
-                    .map(strip_null)
-                    .unwrap_or_default()),
-                Err(r) => r,
-            }
+            page_of(call, "GroupMemberships", items, 100)
         }
         "IsMemberInGroups" => {
             let uid = call
@@ -212,9 +190,4 @@ fn membership_json(store_id: &str, gid: &str, uid: &str, m: &super::store::Membe
     let at = crate::sandbox::state::epoch(m.created_at);
     json!({"IdentityStoreId": store_id, "MembershipId": m.id, "MembershipArn": format!("arn:aws:identitystore:::membership/{}", m.id), "GroupId": gid,
            "MemberId": {"UserId": uid}, "CreatedAt": at, "UpdatedAt": at, "CreatedBy": "SCIM", "UpdatedBy": "SCIM"})
-}
-
-/// AWS leaves out members that have no value (NextToken on the last page).
-pub fn strip_null(m: &serde_json::Map<String, Value>) -> Value {
-    Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
 }

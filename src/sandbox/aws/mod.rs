@@ -114,6 +114,22 @@ pub fn next_token(offset: usize) -> String {
 }
 
 /// Pages a list: returns the page and the `NextToken` if more remain.
+/// One page of a list operation as AWS sends it: `{"<key>": [...], "NextToken": "..."}`,
+/// NextToken absent on the last page; `max` is both the default and the largest MaxResults.
+pub fn page_of(call: &Call, key: &str, items: Vec<Value>, max: usize) -> Response {
+    match paginate(call, items, max, max as i64) {
+        Ok((page, next)) => {
+            let mut body = serde_json::Map::new();
+            body.insert(key.into(), Value::Array(page));
+            if let Some(next) = next {
+                body.insert("NextToken".into(), Value::String(next));
+            }
+            ok(Value::Object(body))
+        }
+        Err(r) => r,
+    }
+}
+
 pub fn paginate(
     call: &Call,
     items: Vec<Value>,

@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::identitystore::strip_null;
-use super::{Call, error, ok, paginate, validation};
+use super::{Call, error, ok, page_of, validation};
 
 fn check_instance(call: &Call) -> Result<(), Response> {
     let want = &call.api.shared.id.instance_arn;
@@ -52,12 +51,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
         "ListPermissionSets" => {
             let arns: Vec<Value> = aws.permission_sets.iter().map(|p| json!(p.arn)).collect();
             drop(t);
-            match paginate(call, arns, 100, 100) {
-                Ok((page, next)) => ok(strip_null(
-                    json!({"PermissionSets": page, "NextToken": next}).as_object().expect("object literal"),
-                )),
-                Err(r) => r,
-            }
+            page_of(call, "PermissionSets", arns, 100)
         }
         "DescribePermissionSet" => {
             let arn = call.str("PermissionSetArn").unwrap_or("");
@@ -89,12 +83,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
                 .map(assignment_json)
                 .collect();
             drop(t);
-            match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(strip_null(
-                    json!({"AccountAssignments": page, "NextToken": next}).as_object().expect("object literal"),
-                )),
-                Err(r) => r,
-            }
+            page_of(call, "AccountAssignments", items, 100)
         }
         "ListAccountAssignmentsForPrincipal" => {
             let (Some(pid), Some(ptype)) = (call.str("PrincipalId"), call.str("PrincipalType")) else {
@@ -123,12 +112,7 @@ pub fn handle(call: &Call, op: &str) -> Response {
                 .map(assignment_json)
                 .collect();
             drop(t);
-            match paginate(call, items, 100, 100) {
-                Ok((page, next)) => ok(strip_null(
-                    json!({"AccountAssignments": page, "NextToken": next}).as_object().expect("object literal"),
-                )),
-                Err(r) => r,
-            }
+            page_of(call, "AccountAssignments", items, 100)
         }
         _ => {
             drop(t);
