@@ -62,26 +62,20 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "GetUserId" => {
-            let alt = call.input.get("AlternateIdentifier").cloned().unwrap_or(Value::Null);
-            let found = if let Some(ua) = alt.get("UniqueAttribute") {
-                let path = ua.get("AttributePath").and_then(Value::as_str).unwrap_or("");
-                let value = ua.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
-                match path {
-                    "userName" | "UserName" => aws.users.values().find(|u| u.user_name.eq_ignore_ascii_case(value)),
-                    "emails.value" => {
-                        aws.users.values().find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(value)))
-                    }
-                    _ => return validation(call, &format!("{path} is not a unique attribute")),
+            let found = match alternate(call) {
+                Err(r) => return r,
+                Ok(Alternate::Unique { path: "userName" | "UserName", value }) => {
+                    aws.users.values().find(|u| u.user_name.eq_ignore_ascii_case(value))
                 }
-            } else if let Some(ext) = alt.get("ExternalId") {
-                let issuer = ext.get("Issuer").and_then(Value::as_str).unwrap_or("");
-                let id = ext.get("Id").and_then(Value::as_str).unwrap_or("");
-                aws.users.values().find(|u| u.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
-            } else {
-                return validation(
-                    call,
-                    "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null",
-                );
+                Ok(Alternate::Unique { path: "emails.value", value }) => {
+                    aws.users.values().find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(value)))
+                }
+                Ok(Alternate::Unique { path, .. }) => {
+                    return validation(call, &format!("{path} is not a unique attribute"));
+                }
+                Ok(Alternate::External { issuer, id }) => {
+                    aws.users.values().find(|u| u.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
+                }
             };
             match found {
                 Some(u) => ok(
@@ -103,23 +97,17 @@ pub fn handle(call: &Call, op: &str) -> Response {
             }
         }
         "GetGroupId" => {
-            let alt = call.input.get("AlternateIdentifier").cloned().unwrap_or(Value::Null);
-            let found = if let Some(ua) = alt.get("UniqueAttribute") {
-                let path = ua.get("AttributePath").and_then(Value::as_str).unwrap_or("");
-                let value = ua.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
-                if path != "displayName" && path != "DisplayName" {
+            let found = match alternate(call) {
+                Err(r) => return r,
+                Ok(Alternate::Unique { path: "displayName" | "DisplayName", value }) => {
+                    aws.groups.values().find(|g| g.display_name == value)
+                }
+                Ok(Alternate::Unique { path, .. }) => {
                     return validation(call, &format!("{path} is not a unique attribute"));
                 }
-                aws.groups.values().find(|g| g.display_name == value)
-            } else if let Some(ext) = alt.get("ExternalId") {
-                let issuer = ext.get("Issuer").and_then(Value::as_str).unwrap_or("");
-                let id = ext.get("Id").and_then(Value::as_str).unwrap_or("");
-                aws.groups.values().find(|g| g.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
-            } else {
-                return validation(
-                    call,
-                    "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null",
-                );
+                Ok(Alternate::External { issuer, id }) => {
+                    aws.groups.values().find(|g| g.external_id.as_ref().is_some_and(|(i, e)| i == issuer && e == id))
+                }
             };
             match found {
                 Some(g) => ok(
@@ -190,4 +178,25 @@ fn membership_json(store_id: &str, gid: &str, uid: &str, m: &super::store::Membe
     let at = crate::sandbox::state::epoch(m.created_at);
     json!({"IdentityStoreId": store_id, "MembershipId": m.id, "MembershipArn": format!("arn:aws:identitystore:::membership/{}", m.id), "GroupId": gid,
            "MemberId": {"UserId": uid}, "CreatedAt": at, "UpdatedAt": at, "CreatedBy": "SCIM", "UpdatedBy": "SCIM"})
+}
+
+/// GetUserId's and GetGroupId's `AlternateIdentifier`: a unique attribute or an external id.
+enum Alternate<'a> {
+    Unique { path: &'a str, value: &'a str },
+    External { issuer: &'a str, id: &'a str },
+}
+
+fn alternate<'a>(call: &'a Call) -> Result<Alternate<'a>, Response> {
+    let alt = call.input.get("AlternateIdentifier");
+    let text = |v: Option<&'a Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).unwrap_or("");
+    if let Some(ua) = alt.and_then(|a| a.get("UniqueAttribute")) {
+        Ok(Alternate::Unique { path: text(Some(ua), "AttributePath"), value: text(Some(ua), "AttributeValue") })
+    } else if let Some(ext) = alt.and_then(|a| a.get("ExternalId")) {
+        Ok(Alternate::External { issuer: text(Some(ext), "Issuer"), id: text(Some(ext), "Id") })
+    } else {
+        Err(validation(
+            call,
+            "1 validation error detected: Value null at 'alternateIdentifier' failed to satisfy constraint: Member must not be null",
+        ))
+    }
 }

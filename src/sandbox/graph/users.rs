@@ -32,18 +32,8 @@ const DEFAULT_PROPS: &[&str] = &[
     "userPrincipalName",
 ];
 
-const KNOWN_PROPS: &[&str] = &[
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "id",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
+/// Selectable beyond the defaults (only when `$select` names them).
+const OTHER_PROPS: &[&str] = &[
     "accountEnabled",
     "employeeId",
     "onPremisesImmutableId",
@@ -95,7 +85,8 @@ fn parse_select(api: &GraphApi, req: &str, q: &[(String, String)]) -> Result<Opt
         return Ok(None);
     };
     let props: Vec<String> = raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-    if let Some(bad) = props.iter().find(|p| !KNOWN_PROPS.contains(&p.as_str())) {
+    let known = |p: &str| DEFAULT_PROPS.contains(&p) || OTHER_PROPS.contains(&p);
+    if let Some(bad) = props.iter().find(|p| !known(p)) {
         return Err(error(
             api,
             req,
