@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     faults.okta.logs_rate_limit = 100_000;
     let sb = Sandbox::start(Options { faults, ..Options::default() }).await?;
     let fp = Footprint::new();
-    let SandboxClients { okta, graph, aws } = sandbox_clients(&sb.endpoints, &fp).await?;
+    let SandboxClients { okta, graph, aws } = sandbox_clients(&sb.endpoints, &fp, None).await?;
     let journal = std::env::temp_dir().join(format!("jmlproof-bench-{}", std::process::id()));
     let mut settings = sandbox_settings(&sb.endpoints, journal.clone());
     settings.subjects = SUBJECTS;
@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
             okta: &okta,
             graph: &graph,
             aws: &aws,
+            raw: None,
         },
         &Arc::clone(&fp),
     )

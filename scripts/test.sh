@@ -15,6 +15,16 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
     rustup component add rustfmt clippy
 fi
 
+# The pack's tests read it back with stock tools, as an auditor does: pdftotext
+# (poppler-utils), headless Chromium, ssh-keygen/ssh-agent/ssh-add (openssh-client).
+if ! need pdftotext || ! need chromium || ! need ssh-keygen || ! need ssh-agent || ! need ssh-add; then
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        poppler-utils chromium openssh-client fonts-dejavu-core >/dev/null
+fi
+
 # moto_server: the third-party AWS emulator the AWS client is also tested against.
 # Pinned: the research (shared/research/aws.md) and the tests were done with 5.2.5.
 if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "5.2.5")' 2>/dev/null \

@@ -18,8 +18,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scripted joiner, mover and leaver test on disposable users; writes run.json.
+    /// Scripted joiner, mover and leaver test on disposable users; writes a signed evidence pack.
     Run(crate::scenario::cmd::RunArgs),
+    /// Check a pack: every hash, every missing, extra or modified file, and the signature.
+    Verify(crate::pack::cmd::VerifyArgs),
+    /// Re-render a pack from its record (run.json); the same record gives the same bytes.
+    Render(crate::pack::cmd::RenderArgs),
+    /// Create an Ed25519 signing key for packs.
+    Keygen(crate::pack::cmd::KeygenArgs),
     /// Finish the teardown of crashed or interrupted runs from their journals.
     Cleanup(crate::scenario::cleanup::CleanupArgs),
     /// Serve the embedded emulated tenant (Okta + Microsoft Graph + AWS) on loopback.

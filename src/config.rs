@@ -175,6 +175,9 @@ pub struct EvidenceConfig {
     /// Ed25519 OpenSSH private key that signs SHA256SUMS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SecretRef>,
+    /// Passphrase of a protected signing key, as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_passphrase: Option<SecretRef>,
     /// Principal written in allowed_signers (e.g. an email address).
     #[serde(default, deserialize_with = "opt_non_empty", skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
@@ -417,6 +420,7 @@ impl RawConfig {
         evidence.out_dir = base.join(&evidence.out_dir);
         evidence.templates = evidence.templates.map(|p| base.join(p));
         evidence.signing_key = evidence.signing_key.map(|k| k.relative_to(base));
+        evidence.signing_passphrase = evidence.signing_passphrase.map(|k| k.relative_to(base));
         let reconcile = ReconcileConfig { exceptions: self.reconcile.exceptions.map(|p| base.join(p)) };
 
         Ok(Config {
@@ -504,6 +508,7 @@ impl Default for EvidenceConfig {
         EvidenceConfig {
             out_dir: default_out_dir(),
             signing_key: None,
+            signing_passphrase: None,
             signer: None,
             formats: default_formats(),
             templates: None,
@@ -898,6 +903,7 @@ exceptions = "exceptions.toml"
 [evidence]
 out_dir = "/var/evidence"
 signing_key = "env:JMLPROOF_SIGNING_KEY"
+signing_passphrase = "file:keys/pass"
 signer = "audit@example.com"
 formats = ["json", "junit"]
 templates = "templates"
@@ -968,6 +974,7 @@ okta_app_id = "0oaawsapp"
         assert_eq!((t.grace.0.as_secs(), t.audit_wait.0.as_secs()), (120, 0));
         assert_eq!(c.sla.joiner.0.as_secs(), 5400);
         assert_eq!(c.reconcile.exceptions, Some(PathBuf::from("conf/exceptions.toml")));
+        assert_eq!(c.evidence.signing_passphrase, Some(SecretRef::File("conf/keys/pass".into())));
         assert_eq!(c.evidence.out_dir, PathBuf::from("/var/evidence"));
         assert_eq!(c.evidence.templates, Some(PathBuf::from("conf/templates")));
         assert_eq!(c.evidence.formats, [Format::Json, Format::Junit]);
@@ -1143,6 +1150,8 @@ okta_app_id = "0oaawsapp"
         }
         let e = err(&edit(FULL, "signing_key", &format!("signing_key = \"-----BEGIN {CANARY}\"")));
         assert!(e.contains("[evidence] signing_key: expected a secret reference") && !e.contains(CANARY), "{e}");
+        let e = err(&edit(FULL, "signing_passphrase", &format!("signing_passphrase = \"{CANARY}\"")));
+        assert!(e.contains("[evidence] signing_passphrase: expected a secret reference") && !e.contains(CANARY), "{e}");
     }
 
     #[test]

@@ -115,13 +115,18 @@ residual = "24h"
 [evidence]
 # Folder the evidence packs are written to.
 out_dir = "evidence"
-# Ed25519 OpenSSH private key that signs each pack's SHA256SUMS.
-# signing_key = "file:jmlproof-signing-key"
+# Ed25519 OpenSSH private key that signs each pack's SHA256SUMS (create one with
+# `jmlproof keygen`). A public key here means "held by ssh-agent". Without any key,
+# the first Ed25519 key of a running ssh-agent signs; with none, packs are unsigned
+# and say so on their first page.
+# signing_key = "file:jmlproof_signing_key"
+# Passphrase of a protected key, as a secret reference.
+# signing_passphrase = "env:JMLPROOF_SIGNING_PASSPHRASE"
 # Who signs (the principal in allowed_signers), e.g. an email address.
 # signer = "audit@yourorg.example.com"
 # Formats in each pack: html, pdf, csv, json, junit.
 formats = ["html", "pdf", "csv", "json"]
-# Folder of templates that override the built-in ones.
+# Folder whose index.html / style.css override the built-in templates.
 # templates = "templates"
 "#;
 

@@ -6,6 +6,9 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => jmlproof::scenario::cmd::main(args),
+        Command::Verify(args) => jmlproof::pack::cmd::verify_main(&args),
+        Command::Render(args) => jmlproof::pack::cmd::render_main(&args),
+        Command::Keygen(args) => jmlproof::pack::cmd::keygen_main(&args),
         Command::Cleanup(args) => jmlproof::scenario::cleanup::main(args),
         Command::Sandbox(args) => jmlproof::sandbox::cmd::run(args),
         Command::Init(args) => jmlproof::init::run(&args),

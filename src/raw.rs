@@ -61,6 +61,8 @@ pub struct RawResponse {
 #[derive(Debug, Default)]
 pub struct RawLog {
     items: Mutex<Vec<RawResponse>>,
+    /// Bodies of the audit events used as evidence, by the SHA-256 the record gives.
+    events: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl RawLog {
@@ -118,6 +120,38 @@ impl RawLog {
             body: body.into(),
         };
         self.items.lock().unwrap_or_else(PoisonError::into_inner).push(item);
+    }
+
+    pub fn keep_event(&self, sha256: &str, body: String) {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).insert(sha256.to_string(), body);
+    }
+
+    pub fn event_body(&self, sha256: &str) -> Option<String> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).get(sha256).cloned()
+    }
+
+    /// The pack's raw/ files: one NDJSON file of responses per system, and
+    /// events.ndjson with the body of each event of `events`, line for line, so the
+    /// record's hash of event N is the SHA-256 of line N without its newline.
+    pub fn pack_files(&self, events: &[crate::evidence::record::SourceEvent]) -> crate::pack::Files {
+        let mut by_system: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+        for item in self.snapshot() {
+            let out = by_system.entry(format!("{}.ndjson", item.system)).or_default();
+            out.extend(serde_json::to_vec(&item).unwrap_or_default());
+            out.push(b'\n');
+        }
+        let mut lines = Vec::new();
+        for e in events {
+            // A body missing here would break the line numbering: `null` keeps the
+            // line, and its hash visibly differs from the record's.
+            lines.extend(self.event_body(&e.sha256).unwrap_or_else(|| "null".into()).into_bytes());
+            lines.push(b'\n');
+        }
+        let mut files: Vec<(String, Vec<u8>)> = by_system.into_iter().collect();
+        if !events.is_empty() {
+            files.push(("events.ndjson".into(), lines));
+        }
+        files
     }
 
     pub fn snapshot(&self) -> Vec<RawResponse> {

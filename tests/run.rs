@@ -38,7 +38,7 @@ async fn go_with(sb: &Sandbox, name: &str, tweak: impl FnOnce(&mut Settings)) ->
     let dir = std::env::temp_dir().join(format!("jmlproof-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let fp = Footprint::new();
-    let SandboxClients { okta, graph, aws } = sandbox_clients(&sb.endpoints, &fp).await.unwrap();
+    let SandboxClients { okta, graph, aws } = sandbox_clients(&sb.endpoints, &fp, None).await.unwrap();
     let mut s = settings(sb, &dir);
     tweak(&mut s);
     let record = run(
@@ -49,6 +49,7 @@ async fn go_with(sb: &Sandbox, name: &str, tweak: impl FnOnce(&mut Settings)) ->
             okta: &okta,
             graph: &graph,
             aws: &aws,
+            raw: None,
         },
         &Arc::clone(&fp),
     )

@@ -116,6 +116,9 @@ pub struct Subject {
     /// Stable short name within the run (`s01`).
     pub key: String,
     pub login: String,
+    /// Given and family name as created (the views must render them exactly).
+    #[serde(default)]
+    pub name: String,
     pub okta_id: Option<String>,
     pub employee_number: String,
     pub entra_id: Option<String>,

@@ -42,8 +42,15 @@ fn pass_or(l: &Live, leg: Leg, phase: Phase, check: &str, ok: bool, why: String)
     verdict(l, leg, phase, check, if ok { Status::Pass } else { Status::Fail }, if ok { String::new() } else { why })
 }
 
-fn sha(v: &serde_json::Value) -> String {
-    hex::encode(Sha256::digest(v.to_string().as_bytes()))
+/// The hash of an event's raw body (compact JSON, as raw/events.ndjson holds it);
+/// the body is kept for the pack when the run keeps raw evidence.
+fn keep(c: &Clients<'_>, v: &serde_json::Value) -> String {
+    let body = v.to_string();
+    let sha = hex::encode(Sha256::digest(body.as_bytes()));
+    if let Some(raw) = c.raw {
+        raw.keep_event(&sha, body);
+    }
+    sha
 }
 
 /// The Okta event that starts a phase's clock.
@@ -209,7 +216,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
             subject: subject_of_okta(g, e),
             leg: None,
             actor: e.actor.as_ref().and_then(|a| a.label()),
-            sha256: sha(&e.raw),
+            sha256: keep(c, &e.raw),
         });
     }
     for l in &g.subjects {
@@ -229,7 +236,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 subject: Some(l.plan.key.clone()),
                 leg: Some(Leg::Entra),
                 actor: a.actor(),
-                sha256: sha(&a.raw),
+                sha256: keep(c, &a.raw),
             });
         }
         if let Some(sp) = &s.okta_sp_id {
@@ -246,7 +253,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                     subject: Some(l.plan.key.clone()),
                     leg: Some(Leg::Aws),
                     actor: e.actor(),
-                    sha256: sha(&e.event),
+                    sha256: keep(c, &e.event),
                 });
             }
         }

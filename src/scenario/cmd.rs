@@ -19,6 +19,7 @@ use crate::exit::Outcome;
 use crate::http::{Footprint, HttpClient, Policy, System};
 use crate::okta::OktaClient;
 use crate::okta::auth::Auth;
+use crate::raw::RawLog;
 use crate::sandbox::{self, Sandbox};
 use crate::secret::Secret;
 
@@ -45,6 +46,8 @@ pub struct RunArgs {
     /// Progress on stderr as plain lines or JSON lines.
     #[arg(long, value_enum, default_value = "plain")]
     pub log_format: super::progress::LogFormat,
+    #[command(flatten)]
+    pub signing: crate::pack::cmd::SigningArgs,
 }
 
 pub fn main(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -82,10 +85,13 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         .map_err(anyhow::Error::msg)?,
         None => sandbox::faults::Faults::default(),
     };
+    // The key first: a bad key stops the run before it touches a tenant.
+    let (signer, principal) = crate::pack::cmd::signer(&args.signing, None)?;
     let sb = Sandbox::start(sandbox::Options { faults, ..sandbox::Options::default() }).await?;
     let e = sb.endpoints.clone();
     let fp = Footprint::new();
-    let SandboxClients { okta, graph, aws } = sandbox_clients(&e, &fp).await?;
+    let raw = Arc::new(RawLog::default());
+    let SandboxClients { okta, graph, aws } = sandbox_clients(&e, &fp, Some(raw.clone())).await?;
     let (mover, leaver) = phases(args);
     let settings =
         Settings { mover, leaver, operator: operator(), ..sandbox_settings(&e, PathBuf::from(".jmlproof/journal")) };
@@ -98,10 +104,17 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
             okta: &okta,
             graph: &graph,
             aws: &aws,
+            raw: Some(&raw),
         },
         &fp,
-        &out,
-        args.quiet,
+        &Output {
+            out: &out,
+            quiet: args.quiet,
+            formats: &crate::config::EvidenceConfig::default().formats,
+            templates: None,
+            signer: signer.as_ref(),
+            principal,
+        },
         serde_json::json!({"sandbox": true}),
     )
     .await;
@@ -116,18 +129,22 @@ pub struct SandboxClients {
     pub aws: AwsClient,
 }
 
-pub async fn sandbox_clients(e: &sandbox::Endpoints, fp: &Arc<Footprint>) -> anyhow::Result<SandboxClients> {
+pub async fn sandbox_clients(
+    e: &sandbox::Endpoints,
+    fp: &Arc<Footprint>,
+    raw: Option<Arc<RawLog>>,
+) -> anyhow::Result<SandboxClients> {
     let http = |system| HttpClient::new(system, Policy::default(), fp.clone());
     let okta = OktaClient::new(
         &url::Url::parse(&e.okta_url)?,
         Auth::Ssws(Secret::new(e.okta_token.clone())),
         http(System::Okta)?,
-        None,
+        raw.clone(),
     )?;
     let secret = Credential::Secret(Secret::new(e.client_secret.clone()));
     let token =
         TokenSource::new(&url::Url::parse(&e.login_url)?, &e.tenant_id, &e.client_id, secret, http(System::Login)?)?;
-    let graph = GraphClient::new(&url::Url::parse(&e.graph_url)?, token, http(System::Graph)?, None)?;
+    let graph = GraphClient::new(&url::Url::parse(&e.graph_url)?, token, http(System::Graph)?, raw.clone())?;
     let creds = aws_sdk_identitystore::config::Credentials::new(
         e.aws_access_key_id.clone(),
         e.aws_secret_access_key.clone(),
@@ -141,7 +158,7 @@ pub async fn sandbox_clients(e: &sandbox::Endpoints, fp: &Arc<Footprint>) -> any
         .credentials_provider(creds)
         .load()
         .await;
-    let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), None);
+    let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), raw);
     Ok(SandboxClients { okta, graph, aws })
 }
 
@@ -195,10 +212,13 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     let Some(test) = &cfg.test else {
         bail!("{}: a run needs a [test] section (domain, group, mover_group)", args.config.display())
     };
+    let (signer, principal) = crate::pack::cmd::signer(&args.signing, Some(&cfg.evidence))?;
+    crate::report::html::load(cfg.evidence.templates.as_deref())?;
     let fp = Footprint::new();
-    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), None)?;
-    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), None)?;
-    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), None).await?;
+    let raw = Arc::new(RawLog::default());
+    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?;
+    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), Some(raw.clone()))?;
+    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?;
     let (mover, leaver) = phases(args);
     let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let settings = Settings {
@@ -250,10 +270,17 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
             okta: &okta,
             graph: &graph,
             aws: &aws,
+            raw: Some(&raw),
         },
         &fp,
-        &out,
-        args.quiet,
+        &Output {
+            out: &out,
+            quiet: args.quiet,
+            formats: &cfg.evidence.formats,
+            templates: cfg.evidence.templates.as_deref(),
+            signer: signer.as_ref(),
+            principal,
+        },
         config_json,
     )
     .await
@@ -263,12 +290,21 @@ fn operator() -> String {
     std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
+/// Where and how the run's pack is written.
+pub struct Output<'a> {
+    pub out: &'a Path,
+    pub quiet: bool,
+    pub formats: &'a [crate::config::Format],
+    pub templates: Option<&'a Path>,
+    pub signer: Option<&'a crate::pack::Signer>,
+    pub principal: String,
+}
+
 async fn execute(
     s: &Settings,
     c: &Clients<'_>,
     fp: &Arc<Footprint>,
-    out: &Path,
-    quiet: bool,
+    o: &Output<'_>,
     config: serde_json::Value,
 ) -> anyhow::Result<Outcome> {
     let mut record = match run(s, c, fp).await {
@@ -285,24 +321,24 @@ async fn execute(
         grace_secs: s.grace.as_secs(),
         audit_wait_secs: s.audit_wait.as_secs(),
     };
-    let folder = write(out, &record)?;
-    if !quiet {
+    let raw = c.raw.map(|r| r.pack_files(&record.events)).unwrap_or_default();
+    let contents = crate::pack::Contents {
+        raw,
+        formats: o.formats,
+        templates: o.templates,
+        signer: o.signer,
+        principal: o.principal.clone(),
+    };
+    let written = crate::pack::write(&o.out.join(pack_name(&record)), &record, &contents)?;
+    if !o.quiet {
         print!("{}", super::summary::render(&record));
     }
-    println!("evidence: {}", folder.display());
+    crate::pack::cmd::announce(&written);
+    println!("evidence: {}", written.dir.display());
     Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
 }
 
-/// Writes `run.json` into a new folder, atomically: a temporary folder renamed into place.
-pub fn write(out: &Path, record: &Record) -> anyhow::Result<PathBuf> {
-    let name = format!("jmlproof-run-{}-{}", record.started.format("%Y-%m-%dT%H%MZ"), record.run_id);
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let tmp = out.join(format!(".{name}.tmp"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let json = serde_json::to_string_pretty(record)?;
-    std::fs::write(tmp.join("run.json"), json).with_context(|| format!("cannot write {}", tmp.display()))?;
-    let dest = out.join(&name);
-    std::fs::rename(&tmp, &dest).with_context(|| format!("cannot move the evidence into {}", dest.display()))?;
-    Ok(dest)
+/// `jmlproof-run-2026-11-29T1412Z-7f3c`: sorts by time, unique by run id.
+pub fn pack_name(record: &Record) -> String {
+    format!("jmlproof-{}-{}-{}", record.kind, record.started.format("%Y-%m-%dT%H%MZ"), record.run_id)
 }

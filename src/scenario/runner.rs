@@ -71,6 +71,8 @@ pub struct Clients<'a> {
     pub okta: &'a OktaClient,
     pub graph: &'a GraphClient,
     pub aws: &'a AwsClient,
+    /// Where raw responses and the bodies of the events used are kept for the pack.
+    pub raw: Option<&'a crate::raw::RawLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +176,7 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
         .map(|l| Subject {
             key: l.plan.key.clone(),
             login: l.plan.login.clone(),
+            name: format!("{} {}", l.plan.given, l.plan.family),
             okta_id: l.okta_id.clone(),
             employee_number: l.plan.employee_number.clone(),
             entra_id: l.entra_id.clone(),

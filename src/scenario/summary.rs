@@ -6,14 +6,8 @@ use std::fmt::Write;
 
 use crate::evidence::record::{Leg, Phase, Record, Status};
 
-/// Nearest-rank percentile of sorted values.
-pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted.get(rank - 1).copied()
-}
+/// Shared with the pack's views, so the terminal and the report agree.
+pub use crate::report::view::percentile;
 
 fn secs(ms: Option<i64>) -> String {
     ms.map(|m| format!("{:.1}s", m as f64 / 1000.0)).unwrap_or_else(|| "-".into())

@@ -1,6 +1,9 @@
 //! Shared test helpers: start a sandbox on loopback, talk to it over real HTTP.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod synthetic;
+
 use std::time::Duration;
 
 use jmlproof::sandbox::faults::Faults;
