@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let key = ssh_key::PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519)?;
     let signer = Signer::Key(Box::new(key));
     let formats = [Format::Html, Format::Pdf, Format::Csv, Format::Json, Format::Junit];
-    let sha = pack::sums::hex_sha256(&pack::record_bytes(&record));
+    let sha = pack::sums::hex_sha256(&pack::record_bytes(&record)?);
     let signing = Signing { signed: true, principal: "bench".into(), fingerprint: signer.fingerprint() };
     println!("record: {SUBJECTS} subjects, {} checks, {} events", record.verdicts.len(), record.events.len());
     for (name, format) in [("html", Format::Html), ("pdf", Format::Pdf), ("csv", Format::Csv), ("junit", Format::Junit)]

@@ -2,8 +2,8 @@
 //! from Okta to Microsoft Entra ID and AWS IAM Identity Center.
 //!
 //! Data flows one way: sources → evidence record → verdicts → renderers → pack.
-//! This crate currently holds the foundation: configuration and secret references,
-//! the shared HTTP policy, and the embedded sandbox tenant.
+//! The record (`evidence`) is the contract; `report` renders its views and `pack`
+//! writes, signs and verifies the folder an auditor receives.
 
 pub mod api;
 pub mod aws;

@@ -234,6 +234,36 @@ impl<'de> serde::de::Visitor<'de> for RefVisitor {
     }
 }
 
+/// clap's parser for secret references on the command line. clap's own message would
+/// echo the value (`invalid value 'hunter2'`), and a mistyped reference may be the
+/// secret itself: this one names the flag and the forms, never the value.
+#[derive(Debug, Clone, Copy)]
+pub struct ClapParser;
+
+impl clap::builder::TypedValueParser for ClapParser {
+    type Value = SecretRef;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SecretRef, clap::Error> {
+        let flag = arg.map(|a| a.to_string()).unwrap_or_else(|| "value".into());
+        let parsed = value.to_str().map(str::parse::<SecretRef>);
+        match parsed {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => {
+                Err(clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{flag}: {e}\n")).with_cmd(cmd))
+            }
+            None => {
+                Err(clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{flag}: {FORMS}\n"))
+                    .with_cmd(cmd))
+            }
+        }
+    }
+}
+
 impl SecretRef {
     /// A relative `file:` path is taken relative to `base` (the config file's
     /// directory), like every other path in the config. Other forms are unchanged.

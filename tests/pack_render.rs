@@ -310,3 +310,36 @@ fn the_html_renders_in_headless_chromium_and_the_summary_screenshots() {
 }
 
 mod common;
+
+#[test]
+fn one_process_renders_the_same_bytes_twice_and_a_failed_pack_still_keeps_the_record() {
+    use jmlproof::config::Format;
+    use jmlproof::pack::{self, Contents};
+    let record = common::synthetic::record(5, 3);
+    let formats = [Format::Html, Format::Pdf, Format::Csv, Format::Junit];
+    let contents =
+        Contents { raw: Vec::new(), formats: &formats, templates: None, signer: None, principal: "p".into() };
+    let (a, _) = pack::build(&record, &contents).unwrap();
+    let (b, _) = pack::build(&record, &contents).unwrap();
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs within one process");
+    }
+    // A template that fails only on data: the pack fails, the bare record is kept.
+    let dir = scratch("pack-bare");
+    let t = dir.join("templates");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("index.html"), "{% if view.subjects | length > 0 %}{{ view.no_such_thing }}{% endif %}")
+        .unwrap();
+    pack::preflight(&formats, Some(&t)).expect("an empty record renders");
+    let failing = Contents { templates: Some(&t), ..contents };
+    assert!(pack::write(&dir.join("pack"), &record, &failing).is_err());
+    assert!(!dir.join("pack").exists(), "no half pack");
+    let raw = vec![("okta.ndjson".to_string(), b"{}\n".to_vec())];
+    let bare = pack::write_bare(&dir.join("pack"), &record, &raw).unwrap();
+    let sums = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&bare.dir).output().unwrap();
+    assert!(sums.status.success(), "{}", shown(&sums));
+    let back: Record = serde_json::from_slice(&std::fs::read(bare.dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(back, record);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -26,6 +26,18 @@ fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
     (key, trusted)
 }
 
+/// `jmlproof render run.json --out pack`, signed with `key`, in `dir` (the synthetic
+/// records have findings, so exit 1).
+fn render_signed(dir: &Path, key: &Path) {
+    let o = bin()
+        .args(["render", "run.json", "--out", "pack", "--signing-key"])
+        .arg(format!("file:{}", key.display()))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
+}
+
 fn jml_verify(pack: &Path, trusted: &Path) -> Output {
     bin()
         .arg("verify")
@@ -354,18 +366,87 @@ fn verify_checks_each_event_body_against_the_record() {
     std::fs::create_dir_all(dir.join("raw")).unwrap();
     std::fs::write(dir.join("raw/events.ndjson"), lines).unwrap();
     std::fs::write(dir.join("run.json"), serde_json::to_vec(&record).unwrap()).unwrap();
-    let o = bin()
-        .args(["render", "run.json", "--out", "pack", "--signing-key"])
-        .arg(format!("file:{}", key.display()))
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
+    render_signed(&dir, &key);
     assert!(stock_verify(&dir.join("pack"), &trusted), "hashes and signature hold: the pack was signed so");
     let o = jml_verify(&dir.join("pack"), &trusted);
     assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("raw/events.ndjson line 2: not the body of event"), "{stdout}");
     assert_eq!(stdout.matches("raw/events.ndjson line").count(), 1, "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn verify_refuses_the_wrong_signer_namespace_or_validity_and_escapes_hostile_names() {
+    let dir = scratch("pack-trust");
+    let (key, trusted) = keygen(&dir);
+    std::fs::write(dir.join("run.json"), serde_json::to_vec(&common::synthetic::record(2, 1)).unwrap()).unwrap();
+    render_signed(&dir, &key);
+    let pack = dir.join("pack");
+    assert_eq!(jml_verify(&pack, &trusted).status.code(), Some(0));
+    let line = std::fs::read_to_string(&trusted).unwrap();
+    let key_part = line.split("namespaces=\"jmlproof\" ").nth(1).unwrap().trim().to_string();
+    let check = |signers: &str, identity: &str, expect: &str| {
+        let f = dir.join("signers");
+        std::fs::write(&f, signers).unwrap();
+        let o = bin()
+            .arg("verify")
+            .arg(&pack)
+            .arg("--allowed-signers")
+            .arg(&f)
+            .args(["--identity", identity])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{signers} / {identity}: {}", shown(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains(expect), "{expect}: {}", shown(&o));
+        // ssh-keygen agrees.
+        let stock = Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&f)
+            .args(["-I", identity, "-n", "jmlproof", "-s", "SHA256SUMS.sig"])
+            .current_dir(&pack)
+            .stdin(std::fs::File::open(pack.join("SHA256SUMS")).unwrap())
+            .output()
+            .unwrap();
+        assert!(!stock.status.success(), "ssh-keygen also refuses {signers} / {identity}");
+    };
+    check(&line, "someone@else.example", "is not in");
+    check(
+        &format!("audit@acme.example valid-before=\"20200101\" {key_part}\n"),
+        "audit@acme.example",
+        "do not allow namespace",
+    );
+    check(
+        &format!("audit@acme.example namespaces=\"git\" {key_part}\n"),
+        "audit@acme.example",
+        "do not allow namespace",
+    );
+    check(
+        &format!("audit@acme.example namespaces=\"!jmlproof,*\" {key_part}\n"),
+        "audit@acme.example",
+        "do not allow namespace",
+    );
+    // A signature by the right key in another namespace.
+    let copy = dir.join("git-sig");
+    copy_dir(&pack, &copy);
+    std::fs::remove_file(copy.join("SHA256SUMS.sig")).unwrap();
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-f"])
+        .arg(&key)
+        .args(["-n", "git", "SHA256SUMS"])
+        .current_dir(&copy)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", shown(&o));
+    let o = jml_verify(&copy, &trusted);
+    assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("signature: namespace \"git\""), "{}", shown(&o));
+    // A file whose name would print a fake last line is shown escaped.
+    std::fs::write(pack.join("x\nverify: OK: 99 files"), "").unwrap();
+    let o = jml_verify(&pack, &trusted);
+    assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.lines().all(|l| !l.starts_with("verify: OK")), "{stdout}");
+    assert!(stdout.contains("extra: \"x\\nverify: OK: 99 files\""), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -73,13 +73,26 @@ fn options(t: &str) -> Vec<String> {
     out
 }
 
-pub fn parse(text: &str, name: &str) -> Result<Vec<Entry>, String> {
+/// The usable lines, and one warning per line that is skipped (as ssh-keygen skips a
+/// line it cannot use rather than refusing the file).
+pub fn parse(text: &str, name: &str) -> (Vec<Entry>, Vec<String>) {
     let mut entries = Vec::new();
+    let mut skipped = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
+        match line(raw, i + 1, name) {
+            Ok(Some(e)) => entries.push(e),
+            Ok(None) => {}
+            Err(e) => skipped.push(format!("{e}; line skipped")),
+        }
+    }
+    (entries, skipped)
+}
+
+fn line(raw: &str, n: usize, name: &str) -> Result<Option<Entry>, String> {
+    {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return Ok(None);
         }
         let at = |m: String| format!("{name}:{n}: {m}");
         let t = tokens(line);
@@ -108,9 +121,8 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<Entry>, String> {
                 other => return Err(at(format!("unknown option {other:?}"))),
             }
         }
-        entries.push(entry);
+        Ok(Some(entry))
     }
-    Ok(entries)
 }
 
 /// ssh's pattern match: `*` and `?` wildcards.
@@ -137,12 +149,17 @@ impl Entry {
         self.principals.iter().any(|p| !p.starts_with('!') && glob(p, identity))
     }
 
+    /// As ssh's pattern lists: a matching `!pattern` denies, else any match allows.
     pub fn allows_namespace(&self, ns: &str) -> bool {
-        self.namespaces.as_ref().is_none_or(|list| list.iter().any(|p| glob(p, ns)))
+        self.namespaces.as_ref().is_none_or(|list| {
+            !list.iter().any(|p| p.strip_prefix('!').is_some_and(|n| glob(n, ns)))
+                && list.iter().any(|p| !p.starts_with('!') && glob(p, ns))
+        })
     }
 
+    /// ssh-keygen refuses a key only once `now` is past valid-before.
     pub fn valid_at(&self, t: DateTime<Utc>) -> bool {
-        self.valid_after.is_none_or(|a| t >= a) && self.valid_before.is_none_or(|b| t < b)
+        self.valid_after.is_none_or(|a| t >= a) && self.valid_before.is_none_or(|b| t <= b)
     }
 }
 
@@ -157,13 +174,16 @@ mod tests {
         let text = format!(
             "# comment\naudit@acme.example,*@ops.example namespaces=\"jmlproof,git\" {key} note\n\"a b@x\" valid-before=\"20270101\" {key}\n"
         );
-        let e = parse(&text, "allowed_signers").unwrap();
-        assert_eq!(e.len(), 2);
+        let (e, skipped) = parse(&text, "allowed_signers");
+        assert_eq!((e.len(), skipped.len()), (2, 0));
         assert!(e[0].names("audit@acme.example") && e[0].names("eve@ops.example") && !e[0].names("x@y"));
         assert!(e[0].allows_namespace("jmlproof") && !e[0].allows_namespace("file"));
         assert!(e[1].valid_at(DateTime::parse_from_rfc3339("2026-11-29T00:00:00Z").unwrap().to_utc()));
-        assert!(!e[1].valid_at(DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z").unwrap().to_utc()));
-        assert!(parse("x cert-authority ssh-ed25519 AAAA", "f").unwrap_err().starts_with("f:1:"));
-        assert!(parse("only-a-principal", "f").is_err());
+        assert!(!e[1].valid_at(DateTime::parse_from_rfc3339("2027-01-01T00:00:01Z").unwrap().to_utc()));
+        let (none, skipped) = parse("x cert-authority ssh-ed25519 AAAA\nonly-a-principal\n", "f");
+        assert!(none.is_empty());
+        assert!(skipped[0].starts_with("f:1:") && skipped[1].starts_with("f:2:"), "{skipped:?}");
+        let (neg, _) = parse(&format!("a namespaces=\"!jmlproof,*\" {key}\n"), "f");
+        assert!(!neg[0].allows_namespace("jmlproof") && neg[0].allows_namespace("git"));
     }
 }

@@ -18,10 +18,10 @@ pub struct SigningArgs {
     /// The Ed25519 OpenSSH private key that signs the pack, as a secret reference
     /// (env:NAME, file:PATH, cmd:COMMAND); a public key means "held by ssh-agent".
     /// Default: [evidence] signing_key, else the first Ed25519 key of ssh-agent.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", value_parser = crate::secret::ClapParser)]
     pub signing_key: Option<SecretRef>,
     /// The key's passphrase, as a secret reference. Default: [evidence] signing_passphrase.
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", value_parser = crate::secret::ClapParser)]
     pub signing_passphrase: Option<SecretRef>,
     /// The principal written in allowed_signers. Default: [evidence] signer, else the key's comment.
     #[arg(long)]
@@ -29,6 +29,12 @@ pub struct SigningArgs {
     /// Write the pack unsigned even if a key is available (it says so on its first page).
     #[arg(long, conflicts_with = "signing_key")]
     pub unsigned: bool,
+}
+
+/// A principal as allowed_signers and `ssh-keygen -I` take it: one word, no quotes or
+/// commas (which would split it into several principals).
+fn valid_principal(p: &str) -> bool {
+    !p.is_empty() && !p.contains(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | ',' | '\''))
 }
 
 /// Resolves the signer before anything is run, so a bad key stops the command
@@ -41,27 +47,46 @@ pub fn signer(args: &SigningArgs, cfg: Option<&EvidenceConfig>) -> anyhow::Resul
     } else {
         match key {
             Some(k) => Some(Signer::from_ref(k, pass)?),
-            None => Signer::from_agent()?,
+            // Only a key that was asked for stops the command; a broken agent found by
+            // looking means "no key", said out loud.
+            None => Signer::from_agent().unwrap_or_else(|e| {
+                eprintln!("jmlproof: warning: {e}; the pack will be unsigned");
+                None
+            }),
         }
     };
-    let principal = args
+    let explicit = args
         .signer
         .clone()
-        .or(cfg.and_then(|c| c.signer.clone()))
-        .or(signer.as_ref().map(Signer::comment).filter(|c| !c.is_empty() && !c.contains(char::is_whitespace)))
-        .unwrap_or_else(|| "jmlproof".into());
+        .map(|p| ("--signer", p))
+        .or(cfg.and_then(|c| c.signer.clone()).map(|p| ("[evidence] signer", p)));
+    let principal = match explicit {
+        Some((what, p)) if !valid_principal(&p) => {
+            bail!("{what}: {p:?} is not a principal (one word: no spaces, commas or quotes)")
+        }
+        Some((_, p)) => p,
+        None => {
+            signer.as_ref().map(Signer::comment).filter(|c| valid_principal(c)).unwrap_or_else(|| "jmlproof".into())
+        }
+    };
+    if let Some(s) = &signer {
+        // A test signature, checked: an agent that signs wrongly or not at all is found
+        // now, not after the run.
+        s.sign(b"jmlproof preflight")?;
+    }
     Ok((signer, principal))
 }
 
-/// The closing line every pack-writing command prints.
+/// The closing lines every pack-writing command prints.
 pub fn announce(written: &super::Written) {
     for w in &written.warnings {
         eprintln!("jmlproof: warning: {w}");
     }
-    if !written.signed {
-        eprintln!(
+    match &written.signed_by {
+        Some(fp) => eprintln!("jmlproof: pack signed with ED25519 key {fp}"),
+        None => eprintln!(
             "jmlproof: warning: the pack is UNSIGNED (no --signing-key, no [evidence] signing_key, no Ed25519 key in ssh-agent)"
-        );
+        ),
     }
 }
 
@@ -179,7 +204,7 @@ pub struct KeygenArgs {
     #[arg(long, default_value = "jmlproof")]
     pub comment: String,
     /// Protect the key with this passphrase (a secret reference).
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", value_parser = crate::secret::ClapParser)]
     pub passphrase: Option<SecretRef>,
 }
 

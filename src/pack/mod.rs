@@ -44,20 +44,21 @@ pub struct Contents<'a> {
 
 pub struct Written {
     pub dir: PathBuf,
-    pub signed: bool,
+    /// The signing key's fingerprint; None for an unsigned pack.
+    pub signed_by: Option<String>,
     pub warnings: Vec<String>,
 }
 
 /// The record as the pack stores it: pretty JSON with a final newline.
-pub fn record_bytes(record: &Record) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(record).unwrap_or_default();
+pub fn record_bytes(record: &Record) -> Result<Vec<u8>, PackError> {
+    let mut bytes = serde_json::to_vec_pretty(record).map_err(|e| PackError::Io(format!("run.json: {e}")))?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
 /// Every file of the pack, in memory, by path; the same inputs give the same bytes.
 pub fn build(record: &Record, c: &Contents) -> Result<(Files, Vec<String>), PackError> {
-    let run_json = record_bytes(record);
+    let run_json = record_bytes(record)?;
     let record_sha = sums::hex_sha256(&run_json);
     let signing = match c.signer {
         Some(s) => Signing { signed: true, principal: c.principal.clone(), fingerprint: s.fingerprint() },
@@ -81,6 +82,27 @@ pub fn build(record: &Record, c: &Contents) -> Result<(Files, Vec<String>), Pack
     Ok((files, rendered.warnings))
 }
 
+/// Renders an empty record with the formats and templates a command will use, so a
+/// broken template override fails before a tenant is touched, not after.
+pub fn preflight(formats: &[Format], templates: Option<&Path>) -> Result<(), PackError> {
+    let record = Record::new("run", "preflight", "preflight", chrono::DateTime::UNIX_EPOCH);
+    let options = report::Options { formats, templates, signing: Signing::default(), raw_events: false };
+    report::render(&record, "", &options)?;
+    Ok(())
+}
+
+/// The last resort when the pack cannot be written after a run: the record and the
+/// raw responses alone, with their SHA256SUMS, so the evidence of a run that touched a
+/// tenant is never lost. `jmlproof render` makes the pack from it later.
+pub fn write_bare(dest: &Path, record: &Record, raw: &Files) -> Result<Written, PackError> {
+    let mut files = vec![("run.json".to_string(), record_bytes(record)?)];
+    files.extend(raw.iter().map(|(p, b)| (format!("raw/{p}"), b.clone())));
+    let sums_text = sums::render(&files);
+    files.push(("SHA256SUMS".into(), sums_text.into_bytes()));
+    place(dest, &files)?;
+    Ok(Written { dir: dest.to_path_buf(), signed_by: None, warnings: Vec::new() })
+}
+
 /// Writes the pack as `dest`, which must not exist: into a temporary sibling first,
 /// every file synced, then one rename.
 pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, PackError> {
@@ -88,6 +110,15 @@ pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, Pack
         return Err(PackError::Io(format!("{}: already exists; a pack is never overwritten", dest.display())));
     }
     let (files, warnings) = build(record, c)?;
+    place(dest, &files)?;
+    Ok(Written { dir: dest.to_path_buf(), signed_by: c.signer.map(Signer::fingerprint), warnings })
+}
+
+/// Puts files into a new folder `dest` through a temporary sibling and one rename.
+fn place(dest: &Path, files: &Files) -> Result<(), PackError> {
+    if dest.exists() {
+        return Err(PackError::Io(format!("{}: already exists; a pack is never overwritten", dest.display())));
+    }
     let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let io = |p: &Path, e: std::io::Error| PackError::Io(format!("{}: {e}", p.display()));
     std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
@@ -96,7 +127,7 @@ pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, Pack
     let _ = std::fs::remove_dir_all(&tmp);
     let result = (|| -> Result<(), PackError> {
         std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        for (path, bytes) in &files {
+        for (path, bytes) in files {
             let p = tmp.join(path);
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
@@ -105,7 +136,12 @@ pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, Pack
             std::io::Write::write_all(&mut f, bytes).map_err(|e| io(&p, e))?;
             f.sync_all().map_err(|e| io(&p, e))?;
         }
-        std::fs::rename(&tmp, dest).map_err(|e| io(dest, e))?;
+        for d in [tmp.join("raw"), tmp.clone()] {
+            if let Ok(f) = std::fs::File::open(&d) {
+                let _ = f.sync_all();
+            }
+        }
+        rename_new(&tmp, dest).map_err(|e| io(dest, e))?;
         // The rename is durable once the parent directory is synced.
         if let Ok(d) = std::fs::File::open(parent) {
             let _ = d.sync_all();
@@ -115,8 +151,42 @@ pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, Pack
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
-    result?;
-    Ok(Written { dir: dest.to_path_buf(), signed: c.signer.is_some(), warnings })
+    result
+}
+
+/// Renames a folder into place, refusing to replace anything already there (plain
+/// rename would silently replace an empty folder that appeared since the check).
+#[cfg(target_os = "linux")]
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path"))
+    };
+    let (a, b) = (c(from)?, c(to)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_NOREPLACE) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Filesystems (or kernels) without RENAME_NOREPLACE: the check-then-rename.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => rename_checked(from, to),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    rename_checked(from, to)
+}
+
+fn rename_checked(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"));
+    }
+    std::fs::rename(from, to)
 }
 
 fn verify_md(record: &Record, signing: &Signing, record_sha: &str) -> String {

@@ -102,6 +102,10 @@ impl Signer {
                     .map_err(|e| PackError::Sign(e.to_string()))?
             }
         };
+        // Checked before it is written: a signature that does not verify is never shipped.
+        self.public_key()
+            .verify(NAMESPACE, msg, &sig)
+            .map_err(|e| PackError::Sign(format!("the new signature does not verify ({e})")))?;
         sig.to_pem(LineEnding::LF).map_err(|e| PackError::Sign(e.to_string()))
     }
 

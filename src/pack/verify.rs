@@ -12,6 +12,12 @@ use super::allowed;
 use super::sign::NAMESPACE;
 use super::sums;
 
+/// A name from the pack as it may be shown: control characters (a newline that would
+/// fake a line of this report, a terminal escape) are escaped.
+pub fn clean(s: &str) -> String {
+    if s.chars().any(char::is_control) { format!("{s:?}") } else { s.to_string() }
+}
+
 /// Why a pack cannot be checked at all (exit 2), as opposed to a pack that fails.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -49,7 +55,7 @@ fn walk(dir: &Path, prefix: &str, found: &mut BTreeSet<String>, problems: &mut V
             found.insert(path);
         } else {
             // Listed or not, a symlink or device is never part of a pack.
-            problems.push(format!("not a regular file: {path}"));
+            problems.push(format!("not a regular file: {}", clean(&path)));
         }
     }
     Ok(())
@@ -74,18 +80,18 @@ pub fn verify(pack: &Path, trust: &Trust) -> Result<Report, Unreadable> {
         Ok(entries) => {
             for (_, hash, path) in entries {
                 if !listed.insert(path.clone()) {
-                    r.problems.push(format!("listed twice: {path}"));
+                    r.problems.push(format!("listed twice: {}", clean(&path)));
                     continue;
                 }
                 let file = pack.join(&path);
                 match std::fs::symlink_metadata(&file) {
                     Ok(m) if m.is_file() => match std::fs::read(&file) {
                         Ok(bytes) if sums::hex_sha256(&bytes) == hash => r.files += 1,
-                        Ok(_) => r.problems.push(format!("modified: {path}")),
-                        Err(e) => r.problems.push(format!("unreadable: {path}: {e}")),
+                        Ok(_) => r.problems.push(format!("modified: {}", clean(&path))),
+                        Err(e) => r.problems.push(format!("unreadable: {}: {e}", clean(&path))),
                     },
-                    Ok(_) => r.problems.push(format!("not a regular file: {path}")),
-                    Err(_) => r.problems.push(format!("missing: {path}")),
+                    Ok(_) => r.problems.push(format!("not a regular file: {}", clean(&path))),
+                    Err(_) => r.problems.push(format!("missing: {}", clean(&path))),
                 }
             }
         }
@@ -94,7 +100,7 @@ pub fn verify(pack: &Path, trust: &Trust) -> Result<Report, Unreadable> {
     walk(pack, "", &mut found, &mut r.problems)?;
     for path in found.difference(&listed) {
         if path != "SHA256SUMS" && path != "SHA256SUMS.sig" {
-            r.problems.push(format!("extra: {path}"));
+            r.problems.push(format!("extra: {}", clean(path)));
         }
     }
     events(pack, &mut r);
@@ -156,41 +162,50 @@ fn signature(pack: &Path, sums_bytes: &[u8], trust: &Trust, r: &mut Report) -> R
     };
     let text =
         std::fs::read_to_string(&signers_path).map_err(|e| Unreadable(format!("{}: {e}", signers_path.display())))?;
-    let entries = allowed::parse(&text, &signers_path.display().to_string()).map_err(Unreadable)?;
+    let shown_path = signers_path.display().to_string();
+    let (entries, skipped) = allowed::parse(&text, &shown_path);
+    r.warnings.extend(skipped);
     let now = Utc::now();
     let fingerprint = ssh_key::PublicKey::from(sig.public_key().clone()).fingerprint(HashAlg::Sha256).to_string();
+    if sig.namespace() != NAMESPACE {
+        r.problems.push(format!("signature: namespace {:?}, expected {NAMESPACE:?}", clean(sig.namespace())));
+        return Ok(());
+    }
     let candidates: Vec<&allowed::Entry> = entries
         .iter()
         .filter(|e| e.key.key_data() == sig.public_key())
         .filter(|e| trust.identity.is_none_or(|id| e.names(id)))
         .collect();
-    let Some(entry) = candidates.first() else {
+    let Some(first) = candidates.first() else {
         let who = trust.identity.map(|i| format!(" for {i}")).unwrap_or_default();
-        r.problems.push(format!("signature: key {fingerprint} is not in {}{who}", signers_path.display()));
+        r.problems.push(format!("signature: key {fingerprint} is not in {shown_path}{who}"));
         return Ok(());
     };
-    if sig.namespace() != NAMESPACE {
-        r.problems.push(format!("signature: namespace {:?}, expected {NAMESPACE:?}", sig.namespace()));
+    if first.key.verify(NAMESPACE, sums_bytes, &sig).is_err() {
+        r.problems.push("signature: does not match SHA256SUMS".into());
         return Ok(());
     }
-    if !entry.allows_namespace(NAMESPACE) {
+    // As ssh-keygen: any line naming this key that allows the namespace now will do.
+    let Some(entry) = candidates.iter().find(|e| e.allows_namespace(NAMESPACE) && e.valid_at(now)) else {
+        let lines: Vec<String> = candidates.iter().map(|e| e.line.to_string()).collect();
         r.problems.push(format!(
-            "signature: {}:{} does not allow namespace {NAMESPACE}",
-            signers_path.display(),
-            entry.line
+            "signature: {shown_path} line(s) {} name the key but do not allow namespace {NAMESPACE} now",
+            lines.join(", ")
         ));
         return Ok(());
-    }
-    if !entry.valid_at(now) {
-        r.problems.push(format!("signature: {}:{} is not valid now", signers_path.display(), entry.line));
-        return Ok(());
-    }
-    match entry.key.verify(NAMESPACE, sums_bytes, &sig) {
-        Ok(()) => {
-            let principal = trust.identity.map(str::to_string).unwrap_or_else(|| entry.principals.join(","));
-            r.signed_by = Some((principal, fingerprint));
+    };
+    let principal = match trust.identity {
+        Some(id) => id.to_string(),
+        None => {
+            let p = entry.principals.join(",");
+            if trust.allowed_signers.is_some() {
+                r.warnings.push(format!(
+                    "no --identity: the signer is taken to be {p}, whom {shown_path} gives this key; pass --identity to require one"
+                ));
+            }
+            p
         }
-        Err(_) => r.problems.push("signature: does not match SHA256SUMS".into()),
-    }
+    };
+    r.signed_by = Some((principal, fingerprint));
     Ok(())
 }

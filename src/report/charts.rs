@@ -75,6 +75,9 @@ pub struct Chart {
     pub shapes: Vec<Shape>,
 }
 
+/// Latencies beyond ten years are data errors, not something to scale a chart to
+/// (and would overflow the axis arithmetic); the tables still show them.
+const MAX_MS: i64 = 10 * 366 * 86_400_000;
 const LABEL_W: f32 = 70.0;
 const ROW_H: f32 = 12.0;
 const TOP: f32 = 22.0;
@@ -85,15 +88,18 @@ struct Point {
     subject: String,
     leg: Leg,
     ms: i64,
-    status: Status,
 }
 
 /// Each subject's T0 per phase, recovered from its timed verdicts (time − latency).
 fn t0s(record: &Record) -> BTreeMap<(String, Phase), DateTime<Utc>> {
     let mut out = BTreeMap::new();
     for v in &record.verdicts {
-        if let (Some(ms), Some(t)) = (v.latency_ms, &v.time) {
-            out.entry((v.subject.clone(), v.phase)).or_insert(t.at - Duration::milliseconds(ms));
+        let start = match (v.latency_ms, &v.time) {
+            (Some(ms), Some(t)) => Duration::try_milliseconds(ms).and_then(|d| t.at.checked_sub_signed(d)),
+            _ => None,
+        };
+        if let Some(start) = start {
+            out.entry((v.subject.clone(), v.phase)).or_insert(start);
         }
     }
     out
@@ -106,25 +112,36 @@ fn timed(record: &Record, phase: Phase) -> (Vec<Point>, i64) {
         .iter()
         .filter(|v| v.phase == phase)
         .inspect(|v| sla = sla.max(v.sla_ms.unwrap_or(0)))
-        .filter_map(|v| v.latency_ms.map(|ms| Point { subject: v.subject.clone(), leg: v.leg, ms, status: v.status }))
+        .filter_map(|v| {
+            v.latency_ms.filter(|ms| ms.abs() <= MAX_MS).map(|ms| Point { subject: v.subject.clone(), leg: v.leg, ms })
+        })
         .collect();
+    sla = sla.clamp(0, MAX_MS);
     // Okta's own events of the phase (its push and deactivate events per app), placed
     // from the same T0 and before the subject's next phase began.
     let t0 = t0s(record);
-    let next = |subject: &str| {
-        t0.iter().filter(|((s, p), _)| s == subject && *p > phase && *p != Phase::Residual).map(|(_, t)| *t).min()
-    };
+    // When each subject's next phase began, once (not per event).
+    let mut next: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for ((s, p), t) in &t0 {
+        if *p > phase && *p != Phase::Residual {
+            let e = next.entry(s.as_str()).or_insert(*t);
+            *e = (*e).min(*t);
+        }
+    }
     for e in &record.events {
         let Some(subject) = e.subject.as_deref() else { continue };
         if e.source != Source::OktaSystemLog || !e.kind.starts_with("application.provision") {
             continue;
         }
         let Some(start) = t0.get(&(subject.to_string(), phase)) else { continue };
-        if e.time < *start || next(subject).is_some_and(|n| e.time >= n) {
+        if e.time < *start || next.get(subject).is_some_and(|n| e.time >= *n) {
             continue;
         }
         let ms = (e.time - *start).num_milliseconds();
-        points.push(Point { subject: subject.to_string(), leg: Leg::Okta, ms, status: Status::Pass });
+        if ms > MAX_MS {
+            continue;
+        }
+        points.push(Point { subject: subject.to_string(), leg: Leg::Okta, ms });
     }
     (points, sla)
 }
@@ -182,13 +199,21 @@ pub fn timeline(record: &Record, phase: Phase, rows: &[String], width: f32) -> O
     for p in &points {
         by_subject.entry(p.subject.as_str()).or_default().push(p);
     }
+    // Every check of the phase counts, timed or not: an UNKNOWN without a mark is still
+    // a subject that did not pass.
+    let not_passed: std::collections::BTreeSet<&str> = record
+        .verdicts
+        .iter()
+        .filter(|v| v.phase == phase && v.status != Status::Pass)
+        .map(|v| v.subject.as_str())
+        .collect();
     for (i, subject) in rows.iter().enumerate() {
         let y = TOP + i as f32 * ROW_H;
         if i % 2 == 0 {
             shapes.push(Shape::Rect { x: plot.0, y, w: plot.1 - plot.0, h: ROW_H, fill: BAND });
         }
         let marks = by_subject.get(subject.as_str()).map(Vec::as_slice).unwrap_or_default();
-        let failed = marks.iter().any(|p| p.status != Status::Pass);
+        let failed = not_passed.contains(subject.as_str());
         let color = if failed { SLA } else { INK };
         shapes.push(Shape::Text {
             x: LABEL_W - 6.0,
@@ -230,10 +255,10 @@ pub fn timeline(record: &Record, phase: Phase, rows: &[String], width: f32) -> O
 pub fn distribution(record: &Record, width: f32) -> Option<Chart> {
     let mut groups: BTreeMap<(Phase, Leg), (Vec<i64>, i64)> = BTreeMap::new();
     for v in &record.verdicts {
-        if let Some(ms) = v.latency_ms {
+        if let Some(ms) = v.latency_ms.filter(|ms| ms.abs() <= MAX_MS) {
             let g = groups.entry((v.phase, v.leg)).or_default();
             g.0.push(ms);
-            g.1 = g.1.max(v.sla_ms.unwrap_or(0));
+            g.1 = g.1.max(v.sla_ms.unwrap_or(0).clamp(0, MAX_MS));
         }
     }
     if groups.is_empty() {

@@ -4,7 +4,12 @@
 
 use std::fmt::Write;
 
-use super::charts::escape;
+/// XML 1.0 text: escaped, and without the control characters XML forbids (an API's
+/// error text may carry one; a CI parser would reject the whole file).
+fn escape(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')).collect();
+    super::charts::escape(&clean)
+}
 use super::view::View;
 
 pub fn render(view: &View) -> String {

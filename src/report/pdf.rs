@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 
 use printpdf::{
-    Color, FontId, Line, LineDashPattern, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle,
-    PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb as PdfRgb, TextItem,
+    Color, FontId, Line, LineDashPattern, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb as PdfRgb, TextItem,
 };
 
 use super::ReportError;
@@ -27,6 +27,8 @@ const BOTTOM: f32 = PAGE_H - 40.0;
 const MUTED: Rgb = Rgb(0x66, 0x66, 0x66);
 const HEAD_FILL: Rgb = Rgb(0xee, 0xf1, 0xf5);
 const ZEBRA: Rgb = Rgb(0xf4, 0xf7, 0xfb);
+/// Lines of one table cell on a page (a row must fit on one page).
+const MAX_CELL_LINES: usize = 40;
 const PASS: Rgb = Rgb(0x2e, 0x7d, 0x32);
 const UNKNOWN: Rgb = Rgb(0x8d, 0x6e, 0x00);
 
@@ -68,11 +70,11 @@ impl Doc {
 
     /// The text as it will be drawn: control characters as spaces, characters the
     /// font lacks as U+FFFD (recorded, so the report can list them).
-    fn printable(&mut self, s: &str) -> String {
+    fn printable(&mut self, s: &str, bold: bool) -> String {
         s.chars()
             .map(|c| {
                 let c = if c.is_control() { ' ' } else { c };
-                if self.regular.parsed.lookup_glyph_index(c as u32).is_some() {
+                if self.face(bold).parsed.lookup_glyph_index(c as u32).is_some() {
                     c
                 } else {
                     self.missing.insert(c);
@@ -94,7 +96,7 @@ impl Doc {
 
     /// Greedy word wrap; a word longer than the line is cut by characters.
     fn wrap(&mut self, s: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
-        let s = self.printable(s);
+        let s = self.printable(s, bold);
         let mut lines = Vec::new();
         let mut current = String::new();
         for word in s.split(' ') {
@@ -123,7 +125,7 @@ impl Doc {
 
     /// One text section per string: `Td` is relative inside a section.
     fn text_at(&mut self, x: f32, baseline: f32, s: &str, size: f32, bold: bool, c: Rgb) {
-        let s = self.printable(s);
+        let s = self.printable(s, bold);
         let font = PdfFontHandle::External(self.face(bold).id.clone());
         self.ops.extend([
             Op::SaveGraphicsState,
@@ -214,16 +216,17 @@ impl Doc {
     }
 
     fn cell(&mut self, x: f32, col: &Col, s: &str, size: f32, bold: bool, c: Rgb) {
-        let tx = if col.2 { x + col.1 - 3.0 - self.width(&self.printable_preview(s), size, bold) } else { x + 3.0 };
+        let tx =
+            if col.2 { x + col.1 - 3.0 - self.width(&self.printable_preview(s, bold), size, bold) } else { x + 3.0 };
         self.text_at(tx, self.y + size + 1.5, s, size, bold, c);
     }
 
     /// The text as drawn, without recording missing characters (for measuring).
-    fn printable_preview(&self, s: &str) -> String {
+    fn printable_preview(&self, s: &str, bold: bool) -> String {
         s.chars()
             .map(|c| {
                 let c = if c.is_control() { ' ' } else { c };
-                if self.regular.parsed.lookup_glyph_index(c as u32).is_some() { c } else { '\u{FFFD}' }
+                if self.face(bold).parsed.lookup_glyph_index(c as u32).is_some() { c } else { '\u{FFFD}' }
             })
             .collect()
     }
@@ -236,8 +239,19 @@ impl Doc {
         self.ensure(40.0);
         self.header_row(cols, size);
         for (i, row) in rows.iter().enumerate() {
-            let wrapped: Vec<Vec<String>> =
-                cols.iter().zip(row).map(|(c, text)| self.wrap(text, c.1 - 6.0, size, false)).collect();
+            let wrapped: Vec<Vec<String>> = cols
+                .iter()
+                .zip(row)
+                .map(|(c, text)| {
+                    let mut lines = self.wrap(text, c.1 - 6.0, size, false);
+                    // A cell never runs off the page: what does not fit is named, not dropped.
+                    if lines.len() > MAX_CELL_LINES {
+                        lines.truncate(MAX_CELL_LINES - 1);
+                        lines.push("… (the rest is in run.json)".into());
+                    }
+                    lines
+                })
+                .collect();
             let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1);
             let h = lines as f32 * line_h + 2.0;
             if self.y + h > BOTTOM {
@@ -278,7 +292,7 @@ impl Doc {
                 }
                 Shape::Text { x, y, text, size, color, anchor } => {
                     let w = if *anchor == Anchor::End {
-                        self.width(&self.printable_preview(text), *size, false)
+                        self.width(&self.printable_preview(text, false), *size, false)
                     } else {
                         0.0
                     };
@@ -318,7 +332,11 @@ pub fn render(record: &Record, view: &View) -> Result<Pdf, ReportError> {
     info.producer = view.tool.clone();
     info.identifier = view.run_id.clone();
     info.subject = format!("record sha256 {}", view.record_sha256);
-    let (rid, bid) = (pdf.add_font(&regular), pdf.add_font(&bold));
+    // Fixed resource names: printpdf's own come from a process-wide counter, and the
+    // same record must give the same bytes however many PDFs a process writes.
+    let (rid, bid) = (FontId("F1".into()), FontId("F2".into()));
+    pdf.resources.fonts.map.insert(rid.clone(), PdfFont::new(regular.clone()));
+    pdf.resources.fonts.map.insert(bid.clone(), PdfFont::new(bold.clone()));
     let mut doc = Doc {
         regular: Face { parsed: regular, id: rid },
         bold: Face { parsed: bold, id: bid },
@@ -355,8 +373,25 @@ pub fn render(record: &Record, view: &View) -> Result<Pdf, ReportError> {
         out.push(PdfPage::new(Mm::from(Pt(PAGE_W)), Mm::from(Pt(PAGE_H)), std::mem::take(&mut doc.ops)));
     }
     let mut save_warnings = Vec::new();
-    let bytes = pdf.with_pages(out).save(&PdfSaveOptions::default(), &mut save_warnings);
+    let mut bytes = pdf.with_pages(out).save(&PdfSaveOptions::default(), &mut save_warnings);
+    stable_id(&mut bytes, &view.record_sha256);
     Ok(Pdf { bytes, missing: doc.missing.into_iter().collect() })
+}
+
+/// The trailer's `/ID` pair is random in printpdf; it becomes the record's digest
+/// (same length, so no offset moves), which makes the bytes a function of the record.
+fn stable_id(bytes: &mut [u8], record_sha256: &str) {
+    let Some(at) = bytes.windows(4).rposition(|w| w == b"/ID[") else { return };
+    let seed: Vec<u8> = record_sha256.bytes().chain(std::iter::repeat(b'0')).take(64).collect();
+    let mut pos = at + 4;
+    for half in seed.chunks(32) {
+        let Some(open) = bytes[pos..].iter().position(|b| *b == b'(').map(|i| pos + i) else { return };
+        let Some(close) = bytes[open..].iter().position(|b| *b == b')').map(|i| open + i) else { return };
+        if close - open - 1 == 32 {
+            bytes[open + 1..close].copy_from_slice(half);
+        }
+        pos = close + 1;
+    }
 }
 
 fn body(doc: &mut Doc, record: &Record, view: &View) {
@@ -512,6 +547,7 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
                 c.status.clone(),
                 c.latency.clone(),
                 c.sla.clone(),
+                c.time.clone(),
                 c.provenance.clone(),
                 c.reason.clone(),
             ]
@@ -526,8 +562,9 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
             Col("Status", 48.0, false),
             Col("Latency", 62.0, true),
             Col("SLA", 36.0, true),
+            Col("Time", 104.0, false),
             Col("Provenance", 52.0, false),
-            Col("Reason", 265.0, false),
+            Col("Reason", 161.0, false),
         ],
         &checks,
         Some(4),

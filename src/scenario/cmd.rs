@@ -213,7 +213,7 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         bail!("{}: a run needs a [test] section (domain, group, mover_group)", args.config.display())
     };
     let (signer, principal) = crate::pack::cmd::signer(&args.signing, Some(&cfg.evidence))?;
-    crate::report::html::load(cfg.evidence.templates.as_deref())?;
+    crate::pack::preflight(&cfg.evidence.formats, cfg.evidence.templates.as_deref())?;
     let fp = Footprint::new();
     let raw = Arc::new(RawLog::default());
     let okta = OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?;
@@ -329,10 +329,22 @@ async fn execute(
         signer: o.signer,
         principal: o.principal.clone(),
     };
-    let written = crate::pack::write(&o.out.join(pack_name(&record)), &record, &contents)?;
     if !o.quiet {
         print!("{}", super::summary::render(&record));
     }
+    let dest = o.out.join(pack_name(&record));
+    let written = match crate::pack::write(&dest, &record, &contents) {
+        Ok(w) => w,
+        Err(e) => {
+            // The run touched a tenant: its evidence is kept whatever failed in the views.
+            let bare = crate::pack::write_bare(&dest, &record, &contents.raw)?;
+            bail!(
+                "the pack could not be written ({e}); run.json and raw/ were saved to {}; `jmlproof render {}/run.json --out DIR` makes the pack from them",
+                bare.dir.display(),
+                bare.dir.display()
+            );
+        }
+    };
     crate::pack::cmd::announce(&written);
     println!("evidence: {}", written.dir.display());
     Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
