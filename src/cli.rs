@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Scripted joiner, mover and leaver test on disposable users; writes a signed evidence pack.
     Run(crate::scenario::cmd::RunArgs),
+    /// Every real leaver of a period, per leg, from the audit trails and current state; writes a signed pack.
+    Attest(crate::attest::cmd::AttestArgs),
     /// Check a pack: every hash, every missing, extra or modified file, and the signature.
     Verify(crate::pack::cmd::VerifyArgs),
     /// Re-render a pack from its record (run.json); the same record gives the same bytes.

@@ -6,6 +6,7 @@
 //! writes, signs and verifies the folder an auditor receives.
 
 pub mod api;
+pub mod attest;
 pub mod aws;
 pub mod cli;
 pub mod config;

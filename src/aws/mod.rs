@@ -75,6 +75,15 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
+/// The identity store sends epoch seconds with milliseconds as a JSON number; through
+/// an f64 `…16.494` arrives as `…16.493999958`. Rounding to the millisecond gives back
+/// the value on the wire.
+fn time_ms(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    let t = t?;
+    let ms = (t.subsec_nanos() as i64 + 500_000) / 1_000_000;
+    DateTime::from_timestamp(t.secs(), 0).map(|d| d + chrono::Duration::milliseconds(ms))
+}
+
 /// A ResourceNotFoundException means the thing asked about is absent only when it
 /// names that kind of resource; a missing identity store must not read as "user gone".
 /// (moto leaves ResourceType out on a missing user: absent is accepted for it.)
@@ -100,7 +109,7 @@ macro_rules! ic_user {
             external_ids: u.external_ids().iter().map(|x| (x.issuer().to_string(), x.id().to_string())).collect(),
             status: u.user_status().map(|s| s.as_str().to_string()),
             created_at: time(u.created_at()),
-            updated_at: time(u.updated_at()),
+            updated_at: time_ms(u.updated_at()),
             user_arn: reported(u.user_arn()),
             revision: reported(u.revision()),
         }

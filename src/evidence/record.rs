@@ -191,6 +191,52 @@ pub struct ClockOffset {
     pub offset_ms: i64,
 }
 
+/// The period an attestation covers: `since` inclusive, `until` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+impl Period {
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        t >= self.since && t < self.until
+    }
+}
+
+/// How far back a source's answers reached, measured from what it returned (never
+/// from an assumed retention).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// `okta_system_log`, `entra_directory_audit`, `cloudtrail`.
+    pub source: Source,
+    /// The oldest entry the source returned for the queries made (None: it returned none).
+    pub oldest: Option<DateTime<Utc>>,
+    /// From when the source is taken to cover the period; None when it covers none of it.
+    pub covers_from: Option<DateTime<Utc>>,
+    /// In words, for the report.
+    pub note: String,
+}
+
+/// The reproducible sample an auditor asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub size: usize,
+    pub seed: u64,
+    /// Subject keys, in the order drawn.
+    pub subjects: Vec<String>,
+}
+
+/// Someone the System Log shows deactivated in the period who is not counted as a
+/// leaver, and why (test residue of `run`, reactivated afterwards).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Excluded {
+    pub okta_id: String,
+    pub login: String,
+    pub deactivated: DateTime<Utc>,
+    pub why: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub schema_version: String,
@@ -214,6 +260,16 @@ pub struct Record {
     /// Findings that are not verdicts: leftover downstream accounts, disagreements
     /// between source times and poll windows, gaps.
     pub notes: Vec<String>,
+    /// `attest`: the period, what each source covered of it, the auditor's sample,
+    /// and the deactivations that are not leavers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Sample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Excluded>,
 }
 
 impl Record {
@@ -237,6 +293,10 @@ impl Record {
             footprint: Vec::new(),
             clock_offsets: Vec::new(),
             notes: Vec::new(),
+            period: None,
+            coverage: Vec::new(),
+            sample: None,
+            excluded: Vec::new(),
         }
     }
 

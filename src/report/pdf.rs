@@ -53,9 +53,9 @@ fn color(c: Rgb) -> Color {
 }
 
 fn status_color(status: &str) -> Rgb {
-    match status {
-        "PASS" => PASS,
-        "FAIL" => SLA,
+    match status.split(' ').next() {
+        Some("PASS") => PASS,
+        Some("FAIL") => SLA,
         _ => UNKNOWN,
     }
 }
@@ -411,6 +411,15 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
         doc.y += 6.0;
     }
     doc.y += 6.0;
+    if !view.period.is_empty() {
+        doc.paragraph(&format!("Period: {}", view.period), 9.0, true, INK);
+        for c in &view.coverage {
+            doc.paragraph(&format!("{}: {}", c.key, c.value), 8.0, false, INK);
+        }
+    }
+    if !view.sample.is_empty() {
+        doc.paragraph(&format!("Sample: {}", view.sample), 8.0, false, INK);
+    }
     let status_w = doc.width(&view.status, 24.0, true) + 24.0;
     doc.rect(MARGIN, doc.y, status_w, 34.0, status_color(&view.status));
     doc.text_at(MARGIN + 12.0, doc.y + 25.0, &view.status, 24.0, true, Rgb(0xff, 0xff, 0xff));
@@ -489,7 +498,7 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
                 s.okta_id.clone(),
                 s.entra_id.clone(),
                 s.aws_id.clone(),
-                s.status.clone(),
+                if s.sampled { format!("{} · sample", s.status) } else { s.status.clone() },
             ]
         })
         .collect();
@@ -506,6 +515,24 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
         &subjects,
         Some(6),
     );
+    if !view.excluded.is_empty() {
+        doc.heading("Deactivations set apart (not counted as leavers)");
+        let rows: Vec<Vec<String>> = view
+            .excluded
+            .iter()
+            .map(|e| vec![e.login.clone(), e.okta_id.clone(), e.deactivated.clone(), e.why.clone()])
+            .collect();
+        doc.table(
+            &[
+                Col("Login", 170.0, false),
+                Col("Okta id", 100.0, false),
+                Col("Deactivated", 110.0, false),
+                Col("Why", 390.0, false),
+            ],
+            &rows,
+            None,
+        );
+    }
 
     doc.heading("Timelines");
     doc.paragraph(

@@ -59,6 +59,8 @@ pub struct SubjectRow {
     pub entra_id: String,
     pub aws_id: String,
     pub status: String,
+    /// In the auditor's sample.
+    pub sampled: bool,
 }
 
 /// One check: a row of measurements.csv, of the HTML table and of the PDF table.
@@ -96,6 +98,14 @@ pub struct EventRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct ExcludedRow {
+    pub login: String,
+    pub okta_id: String,
+    pub deactivated: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct FootprintRow {
     pub system: String,
     pub endpoint: String,
@@ -128,6 +138,12 @@ pub struct View {
     pub clock_offsets: Vec<Pair>,
     pub notes: Vec<String>,
     pub signing: Signing,
+    /// `attest`: the period, what each trail covered, the deactivations set apart,
+    /// and the auditor's sample (empty for `run`).
+    pub period: String,
+    pub coverage: Vec<Pair>,
+    pub excluded: Vec<ExcludedRow>,
+    pub sample: String,
     /// SHA-256 of run.json: what the PDF footer and the HTML cite, since a file cannot
     /// contain its own digest.
     pub record_sha256: String,
@@ -270,6 +286,38 @@ impl View {
                 .collect(),
             notes: record.notes.clone(),
             signing,
+            period: record
+                .period
+                .map(|p| format!("{} to {} (end exclusive)", fmt::time(&p.since), fmt::time(&p.until)))
+                .unwrap_or_default(),
+            coverage: record
+                .coverage
+                .iter()
+                .map(|c| Pair { key: source_text(c.source).into(), value: c.note.clone() })
+                .collect(),
+            excluded: record
+                .excluded
+                .iter()
+                .map(|e| ExcludedRow {
+                    login: e.login.clone(),
+                    okta_id: e.okta_id.clone(),
+                    deactivated: fmt::time(&e.deactivated),
+                    why: e.why.clone(),
+                })
+                .collect(),
+            sample: record
+                .sample
+                .as_ref()
+                .map(|s| {
+                    format!(
+                        "{} of {} leavers drawn with seed {}: {}",
+                        s.subjects.len(),
+                        record.subjects.len(),
+                        s.seed,
+                        s.subjects.join(", ")
+                    )
+                })
+                .unwrap_or_default(),
             record_sha256,
             raw_events,
         }
@@ -303,6 +351,8 @@ fn sla(r: &Record) -> Vec<Pair> {
         ("audit trails read for", s.audit_wait_secs),
     ]
     .into_iter()
+    // An SLA of zero is one the command did not hold anything to (attest: joiner, mover).
+    .filter(|(_, v)| *v > 0)
     .map(|(k, v)| Pair { key: k.into(), value: fmt::sla(v as i64 * 1000) })
     .collect()
 }
@@ -347,6 +397,7 @@ fn subjects(r: &Record) -> Vec<SubjectRow> {
             entra_id: opt(&s.entra_id),
             aws_id: opt(&s.aws_id),
             status: status_text(overall(r.verdicts.iter().filter(|v| v.subject == s.key).map(|v| &v.status))).into(),
+            sampled: r.sample.as_ref().is_some_and(|x| x.subjects.contains(&s.key)),
         })
         .collect()
 }

@@ -185,7 +185,8 @@ async fn handle(api: &AwsApi, req: Signed<'_>, prefix: &str, op: &str, hit: Hit,
     // The canonical query is the query's pairs sorted (empty for awsJson calls).
     let mut pairs: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_unstable();
-    match sigv4::verify("POST", uri.path(), &pairs.join("&"), headers, body, secret_for, Utc::now()) {
+    let clocks = [Utc::now(), api.shared.clock.now()];
+    match sigv4::verify("POST", uri.path(), &pairs.join("&"), headers, body, secret_for, &clocks) {
         Err(r) => {
             return error(&request_id, StatusCode::BAD_REQUEST, r.error_type, &r.message, json!({}));
         }

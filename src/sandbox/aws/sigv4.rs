@@ -104,7 +104,7 @@ pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
     secret_for: impl Fn(&str) -> Option<String>,
-    now: chrono::DateTime<chrono::Utc>,
+    clocks: &[chrono::DateTime<chrono::Utc>],
 ) -> Result<Auth, Refusal> {
     let value = headers
         .get("authorization")
@@ -130,14 +130,16 @@ pub fn verify(
             ),
         ));
     }
-    // AWS refuses signatures more than 5 minutes from its own clock (the SDK signs with the real clock).
+    // AWS refuses signatures more than 5 minutes from its own clock. The sandbox has
+    // two that a client may follow: the real clock (what an SDK signs with at first)
+    // and the tenant clock its Date headers show (what the SDK's skew correction adopts).
     let signed_at = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ").map_err(|_| {
         refuse(
             "IncompleteSignatureException",
             format!("X-Amz-Date must be in ISO 8601 basic format, got '{amz_date}'."),
         )
     })?;
-    if (now - signed_at.and_utc()).num_seconds().abs() > 300 {
+    if !clocks.iter().any(|now| (*now - signed_at.and_utc()).num_seconds().abs() <= 300) {
         return Err(refuse(
             "InvalidSignatureException",
             format!("Signature expired: {amz_date} is now earlier than the allowed window (5 min)."),
@@ -232,13 +234,13 @@ mod tests {
         h.insert("x-amz-target", "AWSIdentityStore.ListUsers".parse().unwrap());
         let now = chrono::Utc::now();
         sign_for_tests(&mut h, b"{}", "AK", "SK", "us-east-1", "identitystore", now);
-        let auth = verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), now).unwrap();
+        let auth = verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), &[now]).unwrap();
         assert_eq!(auth.service, "identitystore");
-        assert!(verify("POST", "/", "", &h, b"{ }", |_| Some("SK".into()), now).is_err(), "the body is signed");
+        assert!(verify("POST", "/", "", &h, b"{ }", |_| Some("SK".into()), &[now]).is_err(), "the body is signed");
         // A declared payload hash that does not match the body is refused.
         h.insert("x-amz-content-sha256", "00".parse().unwrap());
         assert!(
-            verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), now)
+            verify("POST", "/", "", &h, b"{}", |_| Some("SK".into()), &[now])
                 .unwrap_err()
                 .message
                 .contains("x-amz-content-sha256")
@@ -260,20 +262,20 @@ mod tests {
         );
         let now = chrono::DateTime::parse_from_rfc3339("2015-08-30T12:36:00Z").unwrap().to_utc();
         let secret = |k: &str| (k == "AKIDEXAMPLE").then(|| "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string());
-        verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, now).unwrap();
+        verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, &[now]).unwrap();
         let wrong = |_: &str| Some("not-the-secret".to_string());
         assert_eq!(
-            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", wrong, now).unwrap_err().error_type,
+            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", wrong, &[now]).unwrap_err().error_type,
             "InvalidSignatureException"
         );
         let unknown = |_: &str| None;
         assert_eq!(
-            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", unknown, now).unwrap_err().error_type,
+            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", unknown, &[now]).unwrap_err().error_type,
             "UnrecognizedClientException"
         );
         let later = now + chrono::Duration::minutes(20);
         assert!(
-            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, later)
+            verify("GET", "/", "Action=ListUsers&Version=2010-05-08", &h, b"", secret, &[later])
                 .unwrap_err()
                 .message
                 .contains("expired")

@@ -1,0 +1,198 @@
+//! The `attest` command: against a tenant from the config, or the sandbox's studio
+//! story (`--sandbox`); writes one pack.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+
+use super::gather::Sources;
+use super::{Settings, attest};
+use crate::aws::AwsClient;
+use crate::config::{self, EvidenceConfig};
+use crate::entra::GraphClient;
+use crate::exit::Outcome;
+use crate::http::Footprint;
+use crate::okta::OktaClient;
+use crate::pack::cmd::SigningArgs;
+use crate::raw::RawLog;
+use crate::sandbox::{self, Sandbox, SeedData};
+use crate::scenario::journal::RunJournal;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AttestArgs {
+    /// Start of the period: a UTC date (2026-07-01) or an RFC 3339 timestamp.
+    #[arg(long)]
+    pub since: String,
+    /// End of the period: a UTC date (that whole day is included) or an RFC 3339 timestamp.
+    #[arg(long)]
+    pub until: String,
+    /// The config file (not read with --sandbox).
+    #[arg(long, default_value = "jmlproof.toml")]
+    pub config: PathBuf,
+    /// Attest the embedded sandbox's studio story (its history ends today).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Draw a reproducible sample of this many leavers for the auditor (with --seed).
+    #[arg(long)]
+    pub sample: Option<usize>,
+    /// The sample's seed.
+    #[arg(long, default_value_t = 0, requires = "sample")]
+    pub seed: u64,
+    /// Where the pack goes (default: [evidence] out_dir, or ./evidence).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print only the pack written.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+pub fn main(args: AttestArgs) -> anyhow::Result<Outcome> {
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    rt.block_on(async move { if args.sandbox { on_sandbox(&args).await } else { on_config(&args).await } })
+}
+
+fn operator() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
+    let (signer, principal) = crate::pack::cmd::signer(&args.signing, None)?;
+    let sb = Sandbox::start(sandbox::Options { seed_data: SeedData::Studio, ..sandbox::Options::default() }).await?;
+    let now = sb.shared.clock.now();
+    let period = super::period::parse(&args.since, &args.until, now).map_err(anyhow::Error::msg)?;
+    let e = sb.endpoints.clone();
+    let fp = Footprint::new();
+    let raw = Arc::new(RawLog::default());
+    let c = crate::scenario::cmd::sandbox_clients(&e, &fp, Some(raw.clone())).await?;
+    let settings = Settings {
+        run_id: crate::scenario::plan::run_id(),
+        operator: operator(),
+        period,
+        now,
+        leaver_sla: Duration::hours(1),
+        test_prefix: Some("jmlproof-".into()),
+        test_ids: BTreeSet::new(),
+        sample: args.sample.map(|n| (n, args.seed)),
+    };
+    let sources = Sources {
+        okta: &c.okta,
+        graph: &c.graph,
+        aws: &c.aws,
+        entra_app: &e.okta_entra_app_id,
+        aws_app: &e.okta_aws_app_id,
+    };
+    let result = attest(&settings, &sources, Some(&raw)).await;
+    sb.shutdown().await;
+    let mut record = result?;
+    record.footprint = fp.snapshot();
+    record.config = serde_json::json!({"sandbox": true, "seed_data": "studio"});
+    record.targets = crate::evidence::record::Targets {
+        okta_org: e.okta_url.clone(),
+        entra_tenant: e.tenant_id.clone(),
+        aws_identity_store: e.identity_store_id.clone(),
+        aws_region: e.aws_region.clone(),
+        okta_entra_app: e.okta_entra_app_id.clone(),
+        okta_aws_app: e.okta_aws_app_id.clone(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
+    let defaults = EvidenceConfig::default();
+    finish(args, record, &raw, &out, &defaults, signer.as_ref(), principal)
+}
+
+async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
+    let cfg = config::load(&args.config)?;
+    let (signer, principal) = crate::pack::cmd::signer(&args.signing, Some(&cfg.evidence))?;
+    crate::pack::preflight(&cfg.evidence.formats, cfg.evidence.templates.as_deref())?;
+    let now = Utc::now();
+    let period = super::period::parse(&args.since, &args.until, now).map_err(anyhow::Error::msg)?;
+    let fp = Footprint::new();
+    let raw = Arc::new(RawLog::default());
+    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?;
+    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), Some(raw.clone()))?;
+    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?;
+    // `run`'s users are test residue: by their login prefix and by the journals.
+    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let journals = RunJournal::read_dir(&base.join(".jmlproof/journal")).unwrap_or_default();
+    let test_ids = journals.iter().flat_map(|j| j.created()).filter_map(|c| c.okta_id).collect();
+    let settings = Settings {
+        run_id: crate::scenario::plan::run_id(),
+        operator: operator(),
+        period,
+        now,
+        leaver_sla: Duration::from_std(cfg.sla.leaver.0).unwrap_or(Duration::hours(1)),
+        test_prefix: cfg.test.as_ref().map(|t| t.login_prefix.clone()),
+        test_ids,
+        sample: args.sample.map(|n| (n, args.seed)),
+    };
+    let sources = Sources {
+        okta: &okta,
+        graph: &graph,
+        aws: &aws,
+        entra_app: &cfg.entra.okta_app_id,
+        aws_app: &cfg.aws.okta_app_id,
+    };
+    let mut record = attest(&settings, &sources, Some(&raw)).await?;
+    record.footprint = fp.snapshot();
+    record.config = serde_json::to_value(&cfg).unwrap_or_default();
+    record.targets = crate::evidence::record::Targets {
+        okta_org: cfg.okta.org_url.to_string(),
+        entra_tenant: cfg.entra.tenant_id.clone(),
+        aws_identity_store: cfg.aws.identity_store_id.clone(),
+        aws_region: cfg.aws.region.clone(),
+        okta_entra_app: cfg.entra.okta_app_id.clone(),
+        okta_aws_app: cfg.aws.okta_app_id.clone(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
+    finish(args, record, &raw, &out, &cfg.evidence, signer.as_ref(), principal)
+}
+
+fn finish(
+    args: &AttestArgs,
+    record: crate::evidence::record::Record,
+    raw: &RawLog,
+    out: &std::path::Path,
+    evidence: &EvidenceConfig,
+    signer: Option<&crate::pack::Signer>,
+    principal: String,
+) -> anyhow::Result<Outcome> {
+    let contents = crate::pack::Contents {
+        raw: raw.pack_files(&record.events),
+        formats: &evidence.formats,
+        templates: evidence.templates.as_deref(),
+        signer,
+        principal,
+    };
+    if !args.quiet {
+        print!("{}", summary(&record));
+    }
+    let written = crate::pack::write(&out.join(crate::scenario::cmd::pack_name(&record)), &record, &contents)?;
+    crate::pack::cmd::announce(&written);
+    println!("evidence: {}", written.dir.display());
+    Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
+}
+
+/// The terminal summary: leavers, set-apart deactivations, coverage, and the
+/// per-leg table `run` prints.
+fn summary(r: &crate::evidence::record::Record) -> String {
+    let mut s = String::new();
+    if let Some(p) = &r.period {
+        s.push_str(&format!(
+            "period {} to {}: {} leavers, {} set apart\n",
+            crate::report::fmt::time(&p.since),
+            crate::report::fmt::time(&p.until),
+            r.subjects.len(),
+            r.excluded.len()
+        ));
+    }
+    for c in &r.coverage {
+        s.push_str(&format!("  {}\n", c.note));
+    }
+    s.push_str(&crate::scenario::summary::render(r));
+    s
+}

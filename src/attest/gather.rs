@@ -1,0 +1,132 @@
+//! What `attest` reads, all of it read-only: the Okta System Log (deactivations of
+//! the period, reactivations, deactivate pushes), Okta's app-user records, the
+//! downstream directories, and their audit trails, with how far back each trail
+//! actually reached. The System Log is read page by page and only the events that
+//! matter are kept.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::ApiError;
+use crate::aws::AwsClient;
+use crate::aws::types::{IcUser, TrailEvent};
+use crate::entra::types::{DirectoryAudit, GraphUser};
+use crate::entra::{AuditQuery, GraphClient};
+use crate::evidence::record::Period;
+use crate::okta::OktaClient;
+use crate::okta::logs::LogQuery;
+use crate::okta::types::{AppUser, LogEvent};
+
+pub const DEACTIVATE: &str = "user.lifecycle.deactivate";
+pub const DELETE: &str = "user.lifecycle.delete.initiated";
+pub const ACTIVATE: &str = "user.lifecycle.activate";
+pub const REACTIVATE: &str = "user.lifecycle.reactivate";
+pub const PUSH_DEACTIVATE: &str = "application.provision.user.deactivate";
+
+/// Okta refuses a `since` 180 days back or more (E0000053); a day's margin for the
+/// clock moving while we ask.
+const OKTA_HORIZON_DAYS: i64 = 179;
+
+/// Everything the verdicts are drawn from.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    /// Deactivations and delete requests published in the period, oldest first.
+    pub departures: Vec<LogEvent>,
+    /// Activations from the period's start to now (a reactivated leaver is not a leaver).
+    pub activations: Vec<LogEvent>,
+    /// Deactivation pushes from the period's start to now.
+    pub pushes: Vec<LogEvent>,
+    /// The oldest System Log entry the period's query returned.
+    pub okta_oldest: Option<DateTime<Utc>>,
+    /// Okta's own record of each assignment: app id → user id → app user.
+    pub app_users: BTreeMap<String, BTreeMap<String, AppUser>>,
+    pub entra_users: Vec<GraphUser>,
+    /// Entra revocation rows ("Disable account", "Delete user", "Update user") from
+    /// the earliest departure on, oldest first.
+    pub audits: Vec<DirectoryAudit>,
+    pub audits_oldest: Option<DateTime<Utc>>,
+    pub aws_users: Vec<IcUser>,
+    /// SCIM calls in CloudTrail from the earliest departure on, oldest first.
+    pub trail: Vec<TrailEvent>,
+    pub trail_oldest: Option<DateTime<Utc>>,
+}
+
+pub struct Sources<'a> {
+    pub okta: &'a OktaClient,
+    pub graph: &'a GraphClient,
+    pub aws: &'a AwsClient,
+    pub entra_app: &'a str,
+    pub aws_app: &'a str,
+}
+
+fn either(kinds: &[&str]) -> String {
+    kinds.iter().map(|k| format!("eventType eq \"{k}\"")).collect::<Vec<_>>().join(" or ")
+}
+
+/// Every page of a bounded query, keeping only events `keep` accepts.
+async fn log_pages(
+    okta: &OktaClient,
+    q: &LogQuery,
+    mut keep: impl FnMut(&LogEvent) -> bool,
+) -> Result<(Vec<LogEvent>, Option<DateTime<Utc>>), ApiError> {
+    let mut pager = okta.logs(q)?;
+    let mut kept = Vec::new();
+    let mut oldest: Option<DateTime<Utc>> = None;
+    while let Some(page) = pager.next_page().await? {
+        for e in page {
+            oldest = Some(oldest.map_or(e.published, |o| o.min(e.published)));
+            if keep(&e) {
+                kept.push(e);
+            }
+        }
+    }
+    Ok((kept, oldest))
+}
+
+pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Result<Gathered, ApiError> {
+    let mut g = Gathered::default();
+    let until = period.until.min(now);
+    // Okta refuses a `since` older than its 180-day horizon; what is older is not covered.
+    let period =
+        &Period { since: period.since.max(now - chrono::Duration::days(OKTA_HORIZON_DAYS)), until: period.until };
+    // How far back the System Log reaches: the oldest entry it still returns at all,
+    // from an unfiltered query's first page (Okta keeps 90 days). The first entry of
+    // the period itself would not do: a quiet morning is not a gap.
+    let horizon = now - chrono::Duration::days(OKTA_HORIZON_DAYS);
+    let probe = LogQuery { limit: Some(1), ..LogQuery::bounded(horizon.min(period.since), until) };
+    let mut pager = s.okta.logs(&probe)?;
+    g.okta_oldest = pager.next_page().await?.and_then(|p| p.first().map(|e| e.published));
+
+    let q = LogQuery::bounded(period.since, until).filter(either(&[DEACTIVATE, DELETE]));
+    // Okta's `until` is inclusive; the period's is not.
+    (g.departures, _) = log_pages(s.okta, &q, |e| period.contains(e.published)).await?;
+    let Some(first) = g.departures.iter().map(|e| e.published).min() else { return Ok(g) };
+
+    let q = LogQuery::bounded(first, now).filter(either(&[ACTIVATE, REACTIVATE]));
+    (g.activations, _) = log_pages(s.okta, &q, |_| true).await?;
+    let q = LogQuery::bounded(first, now).filter(either(&[PUSH_DEACTIVATE]));
+    (g.pushes, _) = log_pages(s.okta, &q, |_| true).await?;
+
+    for app in [s.entra_app, s.aws_app] {
+        let users = s.okta.app_users(app).await?;
+        g.app_users.insert(app.to_string(), users.into_iter().map(|u| (u.id.clone(), u)).collect());
+    }
+
+    g.entra_users = s.graph.all_users().await?;
+    // Graph's filter has no `or`: one query per activity that can revoke an account.
+    for activity in ["Disable account", "Delete user", "Update user"] {
+        let q = AuditQuery { since: Some(first), until: Some(now), activity: Some(activity.into()), target_id: None };
+        let rows = s.graph.directory_audits(&q).await?;
+        for r in &rows {
+            g.audits_oldest = Some(g.audits_oldest.map_or(r.activity_date_time, |o| o.min(r.activity_date_time)));
+        }
+        g.audits.extend(rows);
+    }
+    g.audits.sort_by(|a, b| a.activity_date_time.cmp(&b.activity_date_time).then_with(|| a.id.cmp(&b.id)));
+
+    g.aws_users = s.aws.list_users().await?;
+    g.trail = s.aws.scim_events(first, now).await?;
+    g.trail_oldest = g.trail.iter().filter_map(|e| e.event_time).min();
+    Ok(g)
+}

@@ -1,0 +1,546 @@
+//! From what was gathered to the record: who left in the period, who is set apart
+//! (reactivated, test residue, never provisioned), and per leaver and leg whether,
+//! when and how fast the account was revoked. No evidence, no PASS: a revoke whose
+//! time the trails cannot show is UNKNOWN with the reason, an account still enabled
+//! is FAIL whatever the trails say.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use super::gather::{ACTIVATE, DEACTIVATE, DELETE, Gathered, REACTIVATE};
+use crate::aws::types::TrailEvent;
+use crate::entra::types::DirectoryAudit;
+use crate::evidence::record::{
+    Coverage, Excluded, Leg, Period, Phase, Provenance, Record, Source, SourceEvent, Stamp, Status, Subject, Verdict,
+};
+use crate::okta::types::LogEvent;
+use crate::raw::RawLog;
+
+/// What the verdicts need besides the gathered data.
+pub struct Rules<'a> {
+    pub entra_app: &'a str,
+    pub aws_app: &'a str,
+    pub leaver_sla: Duration,
+    /// Logins that start with this are `run`'s disposable users.
+    pub test_prefix: Option<&'a str>,
+    /// Okta ids found in `run`'s journals.
+    pub test_ids: &'a BTreeSet<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// A person who left in the period.
+#[derive(Debug, Clone)]
+pub struct Leaver {
+    pub key: String,
+    pub okta_id: String,
+    pub login: String,
+    pub name: String,
+    pub t0: DateTime<Utc>,
+    pub event: LogEvent,
+}
+
+/// Builds the record's source events for one leaver, keeping each raw body for the
+/// pack's raw/events.ndjson.
+struct Used<'a> {
+    raw: Option<&'a RawLog>,
+    subject: &'a str,
+}
+
+impl Used<'_> {
+    fn keep(&self, body: &serde_json::Value) -> String {
+        let text = body.to_string();
+        let sha = hex::encode(Sha256::digest(text.as_bytes()));
+        if let Some(r) = self.raw {
+            r.keep_event(&sha, text);
+        }
+        sha
+    }
+
+    fn okta(&self, e: &LogEvent, leg: Option<Leg>) -> SourceEvent {
+        SourceEvent {
+            source: Source::OktaSystemLog,
+            id: e.uuid.clone(),
+            time: e.published,
+            kind: e.event_type.clone(),
+            outcome: e.outcome.as_ref().and_then(|o| o.result.clone()),
+            subject: Some(self.subject.into()),
+            leg,
+            actor: e.actor.as_ref().and_then(|a| a.label()),
+            sha256: self.keep(&e.raw),
+        }
+    }
+
+    fn audit(&self, a: &DirectoryAudit) -> SourceEvent {
+        SourceEvent {
+            source: Source::EntraDirectoryAudit,
+            id: a.id.clone(),
+            time: a.activity_date_time,
+            kind: a.activity_display_name.clone(),
+            outcome: a.result.clone(),
+            subject: Some(self.subject.into()),
+            leg: Some(Leg::Entra),
+            actor: a.actor(),
+            sha256: self.keep(&a.raw),
+        }
+    }
+
+    fn trail(&self, e: &TrailEvent, time: DateTime<Utc>) -> SourceEvent {
+        SourceEvent {
+            source: Source::Cloudtrail,
+            id: e.event_id.clone(),
+            time,
+            kind: e.event_name.clone(),
+            outcome: Some(e.error_code().unwrap_or("success").into()),
+            subject: Some(self.subject.into()),
+            leg: Some(Leg::Aws),
+            actor: e.actor(),
+            sha256: self.keep(&e.event),
+        }
+    }
+}
+
+fn user_of(e: &LogEvent) -> Option<&crate::okta::types::Target> {
+    e.target_of("User").filter(|t| t.id.is_some())
+}
+
+fn user_id(e: &LogEvent) -> Option<&str> {
+    e.target_of("User").and_then(|t| t.id.as_deref())
+}
+
+/// Whether a push event is about this user and this app.
+fn about(e: &LogEvent, okta_id: &str, app: &str) -> bool {
+    user_id(e) == Some(okta_id) && e.target_of("AppInstance").and_then(|a| a.id.as_deref()) == Some(app)
+}
+
+fn days(d: Duration) -> String {
+    let n = d.num_days();
+    if n == 1 { "1 day".into() } else { format!("{n} days") }
+}
+
+/// Splits the period's departures into leavers and the deactivations that are not.
+pub fn leavers(g: &Gathered, rules: &Rules, period: &Period) -> (Vec<Leaver>, Vec<Excluded>) {
+    // The last departure of each user in the period is the one that counts.
+    let mut last: BTreeMap<String, &LogEvent> = BTreeMap::new();
+    let mut deactivated: BTreeSet<String> = BTreeSet::new();
+    for e in &g.departures {
+        let Some(id) = user_id(e) else { continue };
+        if e.event_type == DEACTIVATE {
+            deactivated.insert(id.to_string());
+        }
+        // A delete request after a deactivation is not a second departure.
+        if e.event_type == DELETE && deactivated.contains(id) {
+            continue;
+        }
+        last.insert(id.to_string(), e);
+    }
+    let mut out = Vec::new();
+    let mut excluded = Vec::new();
+    for (id, e) in last {
+        let u = user_of(e).expect("filtered above");
+        let login = u.alternate_id.clone().unwrap_or_default();
+        let back = g
+            .activations
+            .iter()
+            .filter(|a| (a.event_type == ACTIVATE || a.event_type == REACTIVATE) && a.published > e.published)
+            .find(|a| user_id(a) == Some(id.as_str()));
+        let set_apart =
+            |why: String| Excluded { okta_id: id.clone(), login: login.clone(), deactivated: e.published, why };
+        if let Some(a) = back {
+            let after = a.published - e.published;
+            excluded.push(set_apart(format!(
+                "reactivated at {} ({} min after the deactivation): not a leaver",
+                crate::report::fmt::time(&a.published),
+                after.num_minutes()
+            )));
+            continue;
+        }
+        if rules.test_ids.contains(&id) || rules.test_prefix.is_some_and(|p| login.starts_with(p)) {
+            excluded.push(set_apart("a disposable user of `jmlproof run` (test residue), not a person".into()));
+            continue;
+        }
+        let assigned = [rules.entra_app, rules.aws_app]
+            .iter()
+            .any(|app| g.app_users.get(*app).is_some_and(|m| m.contains_key(&id)));
+        let linked = g.entra_users.iter().any(|u| u.on_premises_immutable_id.as_deref() == Some(&id))
+            || g.aws_users.iter().any(|u| u.has_external_id(&id));
+        if !assigned && !linked {
+            excluded.push(set_apart(
+                "no account on either leg: never assigned to the Entra or AWS app, and no downstream account carries this Okta id (accounts linked only by name or mail are `jmlproof reconcile`'s)".into(),
+            ));
+            continue;
+        }
+        out.push(Leaver {
+            key: String::new(),
+            okta_id: id.clone(),
+            login,
+            name: u.display_name.clone().unwrap_or_default(),
+            t0: e.published,
+            event: e.clone(),
+        });
+    }
+    out.sort_by(|a, b| (a.t0, &a.okta_id).cmp(&(b.t0, &b.okta_id)));
+    for (i, l) in out.iter_mut().enumerate() {
+        l.key = format!("l{:03}", i + 1);
+    }
+    let _ = period;
+    (out, excluded)
+}
+
+/// The record's coverage lines: from when each trail is taken to cover the period.
+pub fn coverage(g: &Gathered, period: &Period) -> Vec<Coverage> {
+    let line = |source, oldest: Option<DateTime<Utc>>, what: &str| {
+        let covers_from = oldest.map(|o| o.max(period.since));
+        let note = match oldest {
+            None => format!("{what} returned no entry for the period"),
+            Some(o) if o <= period.since => format!("{what} covers the whole period"),
+            Some(o) => format!(
+                "{what} returned nothing before {}: the period before that is not covered by it",
+                crate::report::fmt::time(&o)
+            ),
+        };
+        Coverage { source, oldest, covers_from, note }
+    };
+    vec![
+        line(Source::OktaSystemLog, g.okta_oldest, "The Okta System Log"),
+        line(Source::EntraDirectoryAudit, g.audits_oldest, "Entra's directory audit log (revocation rows)"),
+        line(Source::Cloudtrail, g.trail_oldest, "CloudTrail's SCIM event history"),
+    ]
+}
+
+fn verdict(
+    l: &Leaver,
+    leg: Leg,
+    check: &str,
+    status: Status,
+    time: Option<Stamp>,
+    sla: Duration,
+    reason: String,
+) -> Verdict {
+    let latency_ms = time.as_ref().filter(|_| status != Status::Unknown).map(|t| (t.at - l.t0).num_milliseconds());
+    Verdict {
+        subject: l.key.clone(),
+        leg,
+        phase: Phase::Leaver,
+        check: check.into(),
+        status,
+        latency_ms: if check == "revoked" { latency_ms } else { None },
+        sla_ms: (check == "revoked").then(|| sla.num_milliseconds()),
+        time,
+        reason,
+    }
+}
+
+/// A revoke time held to the SLA.
+fn timed(l: &Leaver, leg: Leg, at: Stamp, sla: Duration) -> Verdict {
+    let late = at.at - l.t0 > sla;
+    let reason = if late {
+        format!(
+            "revoked {} after the deactivation, over the {} SLA",
+            crate::report::fmt::latency((at.at - l.t0).num_milliseconds()),
+            crate::report::fmt::sla(sla.num_milliseconds())
+        )
+    } else {
+        String::new()
+    };
+    verdict(l, leg, "revoked", if late { Status::Fail } else { Status::Pass }, Some(at), sla, reason)
+}
+
+/// Okta's deactivate pushes to one app for one leaver: SUCCESS is PASS (a FAILURE
+/// before it stays in the events), FAILURE alone is FAIL, none is UNKNOWN.
+fn push_verdict(l: &Leaver, g: &Gathered, app: &str, leg: Leg, label: &str, sla: Duration) -> Option<Verdict> {
+    let assigned = g.app_users.get(app).is_some_and(|m| m.contains_key(&l.okta_id));
+    let events: Vec<&LogEvent> =
+        g.pushes.iter().filter(|e| e.published >= l.t0).filter(|e| about(e, &l.okta_id, app)).collect();
+    if events.is_empty() && !assigned {
+        return None;
+    }
+    let check = format!("okta application.provision.user.deactivate to {label}");
+    let stamp = |e: &LogEvent| Stamp {
+        at: e.published,
+        provenance: Provenance::Source,
+        detail: format!("okta_system_log {} published", e.event_type),
+    };
+    Some(if let Some(ok) = events.iter().find(|e| e.succeeded()) {
+        verdict(l, leg, &check, Status::Pass, Some(stamp(ok)), sla, String::new())
+    } else if let Some(bad) = events.last() {
+        let why = bad.outcome.as_ref().and_then(|o| o.reason.clone()).unwrap_or_else(|| "no reason given".into());
+        verdict(
+            l,
+            leg,
+            &check,
+            Status::Fail,
+            Some(stamp(bad)),
+            sla,
+            format!("Okta's deactivate push failed and no later push succeeded: {why}"),
+        )
+    } else {
+        verdict(
+            l,
+            leg,
+            &check,
+            Status::Unknown,
+            None,
+            sla,
+            "no deactivate push event for this app in the System Log".into(),
+        )
+    })
+}
+
+fn entra_revoke<'a>(audits: &'a [DirectoryAudit], id: &str, t0: DateTime<Utc>) -> Option<&'a DirectoryAudit> {
+    audits.iter().filter(|a| a.activity_date_time >= t0 - Duration::seconds(1)).find(|a| {
+        a.disables(id)
+            || (a.activity_display_name == "Delete user"
+                && a.result.as_deref() == Some("success")
+                && a.target_resources.iter().any(|t| t.id.as_deref() == Some(id)))
+    })
+}
+
+fn aws_revoke<'a>(trail: &'a [TrailEvent], id: &str, t0: DateTime<Utc>) -> Option<&'a TrailEvent> {
+    // eventTime has whole seconds: compare from the start of T0's second.
+    let from = t0 - Duration::milliseconds(t0.timestamp_subsec_millis() as i64);
+    trail.iter().filter(|e| e.event_time.is_some_and(|t| t >= from) && e.error_code().is_none()).find(|e| {
+        e.target_id() == Some(id)
+            && ((e.event_name == "PatchUser" && e.active_after() == Some(false)) || e.event_name == "DeleteUser")
+    })
+}
+
+/// Where a trail did not reach far enough back, in words; None when it did.
+fn beyond(oldest: Option<DateTime<Utc>>, t0: DateTime<Utc>, what: &str) -> Option<String> {
+    match oldest {
+        None => Some(format!("{what} returned no entry at all")),
+        Some(o) if t0 < o => {
+            Some(format!("{what} returned nothing before {}, after this deactivation", crate::report::fmt::time(&o)))
+        }
+        Some(_) => None,
+    }
+}
+
+pub struct Drawn {
+    pub subjects: Vec<Subject>,
+    pub verdicts: Vec<Verdict>,
+    pub events: Vec<SourceEvent>,
+    pub notes: Vec<String>,
+}
+
+pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog>) -> Drawn {
+    let sla = rules.leaver_sla;
+    let mut d = Drawn { subjects: Vec::new(), verdicts: Vec::new(), events: Vec::new(), notes: Vec::new() };
+    for l in leavers {
+        let used = Used { raw, subject: &l.key };
+        let app_user = |app: &str| g.app_users.get(app).and_then(|m| m.get(&l.okta_id));
+        let entra_id = app_user(rules.entra_app).and_then(|a| a.external_id.clone()).or_else(|| {
+            g.entra_users
+                .iter()
+                .find(|u| u.on_premises_immutable_id.as_deref() == Some(&l.okta_id))
+                .map(|u| u.id.clone())
+        });
+        let aws_id = app_user(rules.aws_app)
+            .and_then(|a| a.external_id.clone())
+            .or_else(|| g.aws_users.iter().find(|u| u.has_external_id(&l.okta_id)).map(|u| u.id.clone()));
+        d.subjects.push(Subject {
+            key: l.key.clone(),
+            login: l.login.clone(),
+            name: l.name.clone(),
+            okta_id: Some(l.okta_id.clone()),
+            employee_number: String::new(),
+            entra_id: entra_id.clone(),
+            aws_id: aws_id.clone(),
+        });
+        d.events.push(used.okta(&l.event, None));
+        d.verdicts.push(verdict(
+            l,
+            Leg::Okta,
+            "deactivated (T0)",
+            Status::Pass,
+            Some(Stamp {
+                at: l.t0,
+                provenance: Provenance::Source,
+                detail: format!("okta_system_log {} published", l.event.event_type),
+            }),
+            sla,
+            String::new(),
+        ));
+        for (app, leg, label) in [(rules.entra_app, Leg::Entra, "Entra"), (rules.aws_app, Leg::Aws, "AWS")] {
+            if let Some(v) = push_verdict(l, g, app, leg, label, sla) {
+                d.verdicts.push(v);
+            }
+            for e in g.pushes.iter().filter(|e| e.published >= l.t0 && about(e, &l.okta_id, app)) {
+                d.events.push(used.okta(e, Some(leg)));
+            }
+        }
+
+        // Entra.
+        match &entra_id {
+            None => d
+                .notes
+                .push(format!("{} ({}): no Entra account found (never assigned to the Entra app)", l.key, l.login)),
+            Some(id) => {
+                let account = g.entra_users.iter().find(|u| &u.id == id);
+                let row = entra_revoke(&g.audits, id, l.t0);
+                if let Some(a) = row {
+                    d.events.push(used.audit(a));
+                }
+                let enabled = account.and_then(|u| u.account_enabled) == Some(true);
+                let v = if enabled {
+                    verdict(
+                        l,
+                        Leg::Entra,
+                        "revoked",
+                        Status::Fail,
+                        None,
+                        sla,
+                        format!(
+                            "still enabled {} after the deactivation (since {})",
+                            days(rules.now - l.t0),
+                            crate::report::fmt::time(&l.t0)
+                        ),
+                    )
+                } else if let Some(a) = row {
+                    let at = Stamp {
+                        at: a.activity_date_time,
+                        provenance: Provenance::Source,
+                        detail: format!("entra_directory_audit {} activityDateTime", a.activity_display_name),
+                    };
+                    timed(l, Leg::Entra, at, sla)
+                } else {
+                    let state = if account.is_some() { "disabled now" } else { "gone from the directory now" };
+                    let why = beyond(
+                        g.audits_oldest,
+                        l.t0,
+                        "Entra's directory audit log (retention: 7 or 30 days by licence)",
+                    )
+                    .unwrap_or_else(|| "no audit entry shows the revoke".into());
+                    verdict(
+                        l,
+                        Leg::Entra,
+                        "revoked",
+                        Status::Unknown,
+                        None,
+                        sla,
+                        format!("{state}, but when is not shown: {why}"),
+                    )
+                };
+                d.verdicts.push(v);
+            }
+        }
+
+        // AWS.
+        match &aws_id {
+            None => {
+                d.notes.push(format!("{} ({}): no AWS account found (never assigned to the AWS app)", l.key, l.login))
+            }
+            Some(id) => {
+                let user = g.aws_users.iter().find(|u| &u.id == id);
+                let call = aws_revoke(&g.trail, id, l.t0);
+                if let (Some(e), Some(t)) = (call, call.and_then(|e| e.event_time)) {
+                    d.events.push(used.trail(e, t));
+                }
+                let v = if user.is_some_and(|u| u.is_disabled() == Some(false)) {
+                    verdict(
+                        l,
+                        Leg::Aws,
+                        "revoked",
+                        Status::Fail,
+                        None,
+                        sla,
+                        format!(
+                            "still enabled {} after the deactivation (since {})",
+                            days(rules.now - l.t0),
+                            crate::report::fmt::time(&l.t0)
+                        ),
+                    )
+                } else if let Some((e, t)) = call.and_then(|e| e.event_time.map(|t| (e, t))) {
+                    // CloudTrail keeps whole seconds and masks the values; the store's
+                    // UpdatedAt of a DISABLED user within that second is the exact time.
+                    let exact = user
+                        .filter(|u| u.is_disabled() == Some(true))
+                        .and_then(|u| u.updated_at)
+                        .filter(|u| *u >= t && *u < t + Duration::seconds(1));
+                    let at = match exact {
+                        Some(u) => Stamp {
+                            at: u,
+                            provenance: Provenance::Source,
+                            detail: format!(
+                                "identitystore UpdatedAt, paired with cloudtrail {} at its eventTime",
+                                e.event_name
+                            ),
+                        },
+                        None => Stamp {
+                            at: t + Duration::milliseconds(999),
+                            provenance: Provenance::Source,
+                            detail: format!("cloudtrail {} eventTime (whole seconds, rounded up)", e.event_name),
+                        },
+                    };
+                    timed(l, Leg::Aws, at, sla)
+                } else {
+                    let state = if user.is_some() { "disabled now" } else { "gone from the identity store now" };
+                    let why = if g.trail.is_empty() {
+                        "CloudTrail has no SCIM event at all: Okta's SCIM token may predate CloudTrail's logging of SCIM calls (only tokens rotated since September 2024 are logged)".to_string()
+                    } else {
+                        beyond(g.trail_oldest, l.t0, "CloudTrail's event history (90 days)")
+                            .unwrap_or_else(|| "no SCIM call in CloudTrail shows the revoke".into())
+                    };
+                    verdict(
+                        l,
+                        Leg::Aws,
+                        "revoked",
+                        Status::Unknown,
+                        None,
+                        sla,
+                        format!("{state}, but when is not shown: {why}"),
+                    )
+                };
+                d.verdicts.push(v);
+            }
+        }
+    }
+    d
+}
+
+/// When the System Log itself does not reach the period's start, leavers before
+/// that cannot be listed: one UNKNOWN says so (missing evidence is never a pass).
+pub fn period_verdict(period: &Period, cov: &[Coverage]) -> Option<Verdict> {
+    let okta = cov.iter().find(|c| c.source == Source::OktaSystemLog)?;
+    let from = okta.covers_from;
+    if from.is_some_and(|f| f <= period.since) {
+        return None;
+    }
+    let reason = match from {
+        Some(f) => format!(
+            "the Okta System Log returned nothing before {}: leavers deactivated from {} to then cannot be listed",
+            crate::report::fmt::time(&f),
+            crate::report::fmt::time(&period.since)
+        ),
+        None => "the Okta System Log returned nothing for the period".into(),
+    };
+    Some(Verdict {
+        subject: "period".into(),
+        leg: Leg::Okta,
+        phase: Phase::Leaver,
+        check: "System Log covers the period".into(),
+        status: Status::Unknown,
+        latency_ms: None,
+        sla_ms: None,
+        time: None,
+        reason,
+    })
+}
+
+/// Puts the parts into the record.
+pub fn fill(record: &mut Record, d: Drawn, excluded: Vec<Excluded>, cov: Vec<Coverage>, period: Period) {
+    if let Some(v) = period_verdict(&period, &cov) {
+        record.verdicts.push(v);
+    }
+    record.subjects = d.subjects;
+    record.verdicts.extend(d.verdicts);
+    record.events = d.events;
+    record.notes.extend(d.notes);
+    record.excluded = excluded;
+    record.coverage = cov;
+    record.period = Some(period);
+    record.events.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+    record.sort();
+    record.events.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+}

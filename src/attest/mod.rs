@@ -1,0 +1,56 @@
+//! `jmlproof attest`: every real leaver of a period, per leg, from the three audit
+//! trails and the current state, as a signed pack. Read-only: it changes nothing in
+//! any tenant.
+
+pub mod cmd;
+pub mod gather;
+pub mod legs;
+pub mod period;
+pub mod sample;
+pub mod terminations;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::api::ApiError;
+use crate::evidence::record::{Period, Record, Sample};
+use crate::raw::RawLog;
+
+/// What one attestation is asked.
+pub struct Settings {
+    pub run_id: String,
+    pub operator: String,
+    pub period: Period,
+    /// The tenant's "now" (the wall clock for a real tenant, the sandbox's clock for it).
+    pub now: DateTime<Utc>,
+    pub leaver_sla: Duration,
+    pub test_prefix: Option<String>,
+    pub test_ids: BTreeSet<String>,
+    pub sample: Option<(usize, u64)>,
+}
+
+pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog>) -> Result<Record, ApiError> {
+    let started = Utc::now();
+    let g = gather::gather(src, &s.period, s.now).await?;
+    let rules = legs::Rules {
+        entra_app: src.entra_app,
+        aws_app: src.aws_app,
+        leaver_sla: s.leaver_sla,
+        test_prefix: s.test_prefix.as_deref(),
+        test_ids: &s.test_ids,
+        now: s.now,
+    };
+    let (leavers, excluded) = legs::leavers(&g, &rules, &s.period);
+    let drawn = legs::draw(&leavers, &g, &rules, raw);
+    let cov = legs::coverage(&g, &s.period);
+    let mut record = Record::new("attest", &s.run_id, &s.operator, started);
+    record.sla.leaver_secs = s.leaver_sla.num_seconds().max(0) as u64;
+    legs::fill(&mut record, drawn, excluded, cov, s.period);
+    if let Some((size, seed)) = s.sample {
+        let keys: Vec<String> = record.subjects.iter().map(|x| x.key.clone()).collect();
+        record.sample = Some(Sample { size, seed, subjects: sample::draw(&keys, size, seed) });
+    }
+    record.finished = Some(Utc::now());
+    Ok(record)
+}

@@ -1,0 +1,160 @@
+//! `attest` against the sandbox's studio story: the leavers it finds are exactly the
+//! planted ones the trails can show, the planted breaches come out with their exact
+//! latencies, and nothing beyond a trail's reach is ever PASS.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use jmlproof::attest::{Settings, attest, gather::Sources};
+use jmlproof::evidence::record::{Leg, Period, Record, Status, Verdict};
+use jmlproof::http::Footprint;
+use jmlproof::raw::RawLog;
+use jmlproof::sandbox::Sandbox;
+use jmlproof::sandbox::state::Leg as SbLeg;
+use jmlproof::scenario::cmd::sandbox_clients;
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-02T10:00:00Z").unwrap().to_utc()
+}
+
+async fn attested(sb: &Sandbox, period: Period, sample: Option<(usize, u64)>) -> (Record, Arc<RawLog>) {
+    let fp = Footprint::new();
+    let raw = Arc::new(RawLog::default());
+    let c = sandbox_clients(&sb.endpoints, &fp, Some(raw.clone())).await.unwrap();
+    let e = &sb.endpoints;
+    let settings = Settings {
+        run_id: "a1".into(),
+        operator: "test".into(),
+        period,
+        now: sb.shared.clock.now(),
+        leaver_sla: Duration::hours(1),
+        test_prefix: Some("jmlproof-".into()),
+        test_ids: BTreeSet::new(),
+        sample,
+    };
+    let sources = Sources {
+        okta: &c.okta,
+        graph: &c.graph,
+        aws: &c.aws,
+        entra_app: &e.okta_entra_app_id,
+        aws_app: &e.okta_aws_app_id,
+    };
+    (attest(&settings, &sources, Some(&raw)).await.unwrap(), raw)
+}
+
+fn revoked<'a>(r: &'a Record, key: &str, leg: Leg) -> &'a Verdict {
+    r.verdicts
+        .iter()
+        .find(|v| v.subject == key && v.leg == leg && v.check == "revoked")
+        .unwrap_or_else(|| panic!("{key} {leg:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_studio_leavers_breaches_and_gaps_come_out_exactly() {
+    let sb = common::start_studio(7, 1.0, Some(start())).await;
+    let planted = sb.shared.planted.clone().expect("studio plants");
+    let now = sb.shared.clock.now();
+    let period = Period { since: planted.window_start, until: now + Duration::days(1) };
+    let (r, raw) = attested(&sb, period, Some((5, 2026))).await;
+
+    // Who left: the planted leavers the System Log still holds (90 days), no one else.
+    let horizon = now - Duration::days(90);
+    let want: BTreeSet<&str> = planted.leavers.iter().filter(|l| l.t0 >= horizon).map(|l| l.okta_id.as_str()).collect();
+    let got: BTreeSet<&str> = r.subjects.iter().filter_map(|s| s.okta_id.as_deref()).collect();
+    assert_eq!(got, want);
+    assert!(planted.leavers.iter().any(|l| l.t0 < horizon), "the story has leavers beyond the log's reach");
+    let period_gap = r.verdicts.iter().find(|v| v.subject == "period").expect("the uncovered start is said");
+    assert_eq!(period_gap.status, Status::Unknown);
+    // Set apart, not counted: the reactivated employee and the contractor with no accounts.
+    let why: BTreeMap<&str, &str> = r.excluded.iter().map(|e| (e.okta_id.as_str(), e.why.as_str())).collect();
+    assert!(why[planted.reactivated.okta_id.as_str()].starts_with("reactivated at"), "{why:?}");
+    assert!(why[planted.contractor_guest.okta_id.as_str()].starts_with("no account on either leg"), "{why:?}");
+    assert_eq!(r.excluded.len(), 2);
+
+    let key: BTreeMap<&str, &str> =
+        r.subjects.iter().map(|s| (s.okta_id.as_deref().unwrap(), s.key.as_str())).collect();
+    let entra_from = r
+        .coverage
+        .iter()
+        .find(|c| c.source == jmlproof::evidence::record::Source::EntraDirectoryAudit)
+        .unwrap()
+        .covers_from
+        .unwrap();
+    assert!(entra_from >= now - Duration::days(30), "Entra's retention is 30 days: {entra_from}");
+    let mut exact = 0;
+    for l in planted.leavers.iter().filter(|l| l.t0 >= horizon) {
+        let k = key[l.okta_id.as_str()];
+        for leg_out in &l.legs {
+            let leg = if leg_out.leg == SbLeg::Entra { Leg::Entra } else { Leg::Aws };
+            let v = revoked(&r, k, leg);
+            match leg_out.revoked_at {
+                // Never revoked: FAIL, still enabled.
+                None => {
+                    assert_eq!(v.status, Status::Fail, "{k} {leg:?}: {v:?}");
+                    assert!(v.reason.starts_with("still enabled"), "{v:?}");
+                }
+                Some(at) => {
+                    let planted_ms = (at - l.t0).num_milliseconds();
+                    if leg == Leg::Entra && at < now - Duration::days(30) {
+                        // Its audit row is beyond the log's retention: never PASS.
+                        assert_eq!(v.status, Status::Unknown, "{k} Entra beyond retention: {v:?}");
+                        assert!(v.reason.contains("retention"), "{v:?}");
+                        continue;
+                    }
+                    assert_eq!(v.latency_ms, Some(planted_ms), "{k} {leg:?} exact latency: {v:?}");
+                    let late = planted_ms > 3_600_000;
+                    assert_eq!(v.status, if late { Status::Fail } else { Status::Pass }, "{k} {leg:?}: {v:?}");
+                    exact += 1;
+                }
+            }
+        }
+    }
+    assert!(exact > 20, "{exact} legs timed exactly");
+    // The planted late legs within reach are FAIL with their latency; the never-revoked
+    // leg's failed push is shown too.
+    for late in &planted.late {
+        let Some(k) = key.get(late.okta_id.as_str()) else { continue };
+        let leg = if late.leg == SbLeg::Entra { Leg::Entra } else { Leg::Aws };
+        let v = revoked(&r, k, leg);
+        assert_ne!(v.status, Status::Pass, "{k} late {leg:?}: {v:?}");
+    }
+    let never = &planted.never_revoked[0];
+    let push =
+        r.verdicts.iter().find(|v| v.subject == key[never.okta_id.as_str()] && v.check.ends_with("to AWS")).unwrap();
+    assert_eq!(push.status, Status::Fail);
+    assert!(push.reason.contains("Bad Gateway"), "{push:?}");
+
+    // Every event used has its body, hashed as the record says.
+    let bodies = raw.pack_files(&r.events);
+    let lines = &bodies.iter().find(|(n, _)| n == "events.ndjson").unwrap().1;
+    let lines: Vec<&[u8]> = lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), r.events.len());
+    for (e, line) in r.events.iter().zip(lines) {
+        assert_eq!(jmlproof::pack::sums::hex_sha256(line), e.sha256, "{}", e.id);
+    }
+
+    // The sample is five of them, the same again for the same seed.
+    let sample = r.sample.clone().unwrap();
+    assert_eq!(sample.subjects.len(), 5);
+    let (again, _) = attested(&sb, period, Some((5, 2026))).await;
+    assert_eq!(again.sample.unwrap().subjects, sample.subjects);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_period_inside_the_trails_reach_has_no_gap_and_counts_only_its_own_leavers() {
+    let sb = common::start_studio(11, 1.0, Some(start())).await;
+    let planted = sb.shared.planted.clone().unwrap();
+    let now = sb.shared.clock.now();
+    let period = Period { since: now - Duration::days(20), until: now - Duration::days(5) };
+    let (r, _) = attested(&sb, period, None).await;
+    assert!(r.verdicts.iter().all(|v| v.subject != "period"), "the System Log covers the whole period");
+    let want: BTreeSet<&str> =
+        planted.leavers.iter().filter(|l| period.contains(l.t0)).map(|l| l.okta_id.as_str()).collect();
+    let got: BTreeSet<&str> = r.subjects.iter().filter_map(|s| s.okta_id.as_deref()).collect();
+    assert_eq!(got, want, "a leaver outside the period is not in it, even if its trails are");
+    sb.shutdown().await;
+}
+
+mod common;
