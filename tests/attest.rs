@@ -3,6 +3,7 @@
 //! latencies, and nothing beyond a trail's reach is ever PASS.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -19,6 +20,15 @@ fn start() -> DateTime<Utc> {
 }
 
 async fn attested(sb: &Sandbox, period: Period, sample: Option<(usize, u64)>) -> (Record, Arc<RawLog>) {
+    attested_with(sb, period, sample, Vec::new()).await
+}
+
+async fn attested_with(
+    sb: &Sandbox,
+    period: Period,
+    sample: Option<(usize, u64)>,
+    terminations: Vec<jmlproof::attest::terminations::Termination>,
+) -> (Record, Arc<RawLog>) {
     let fp = Footprint::new();
     let raw = Arc::new(RawLog::default());
     let c = sandbox_clients(&sb.endpoints, &fp, Some(raw.clone())).await.unwrap();
@@ -32,6 +42,8 @@ async fn attested(sb: &Sandbox, period: Period, sample: Option<(usize, u64)>) ->
         test_prefix: Some("jmlproof-".into()),
         test_ids: BTreeSet::new(),
         sample,
+        terminations,
+        termination_sla: Duration::hours(24),
     };
     let sources = Sources {
         okta: &c.okta,
@@ -155,6 +167,113 @@ async fn a_period_inside_the_trails_reach_has_no_gap_and_counts_only_its_own_lea
     let got: BTreeSet<&str> = r.subjects.iter().filter_map(|s| s.okta_id.as_deref()).collect();
     assert_eq!(got, want, "a leaver outside the period is not in it, even if its trails are");
     sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hr_terminations_without_a_timely_okta_deactivation_fail() {
+    let sb = common::start_studio(7, 1.0, Some(start())).await;
+    let planted = sb.shared.planted.clone().unwrap();
+    let now = sb.shared.clock.now();
+    let reach = now - Duration::days(85);
+    let recent: Vec<_> = planted.leavers.iter().filter(|l| l.t0 > reach && l.deleted_at.is_none()).collect();
+    let deleted = planted.leavers.iter().find(|l| l.deleted_at.is_some()).unwrap();
+    let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let active = &planted.joiners[0];
+    let csv = format!(
+        "employee_number,login,termination_date\n{},,{}\n,{},{}\n,{},{}\n,{},{}\n,{},{}\n",
+        recent[0].employee_number,
+        day(recent[0].t0),
+        recent[1].login,
+        day(recent[1].t0 - Duration::days(3)),
+        active.login,
+        day(now - Duration::days(10)),
+        deleted.login,
+        day(deleted.t0),
+        active.login,
+        day(now - Duration::days(100)),
+    );
+    let rows = jmlproof::attest::terminations::parse(&csv, "hr.csv").unwrap();
+    let period = Period { since: now - Duration::days(85), until: now };
+    let (r, _) = attested_with(&sb, period, None, rows).await;
+    let hr: Vec<&Verdict> = r.verdicts.iter().filter(|v| v.check == "deactivated after HR termination").collect();
+    assert_eq!(hr.len(), 5, "{hr:#?}");
+    let key_of = |okta_id: &str| {
+        r.subjects.iter().find(|s| s.okta_id.as_deref() == Some(okta_id)).map(|s| s.key.clone()).unwrap()
+    };
+    let by = |key: &str| *hr.iter().find(|v| v.subject == key).unwrap_or_else(|| panic!("{key}: {hr:#?}"));
+    // On the day: PASS, timed from the start of the termination day.
+    let on_time = by(&key_of(&recent[0].okta_id));
+    assert_eq!(on_time.status, Status::Pass, "{on_time:?}");
+    let midnight = recent[0].t0.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    assert_eq!(on_time.latency_ms, Some((recent[0].t0 - midnight).num_milliseconds()));
+    // Three days late: FAIL.
+    let late = by(&key_of(&recent[1].okta_id));
+    assert_eq!(late.status, Status::Fail, "{late:?}");
+    assert!(late.reason.contains("over the 24h SLA"), "{late:?}");
+    // Still active in Okta: FAIL, the original finding.
+    let never = by("hr004");
+    assert_eq!(never.status, Status::Fail, "{never:?}");
+    assert!(never.reason.contains("the Okta user is ACTIVE"), "{never:?}");
+    // A deleted user is found by login in the System Log.
+    let gone = by(&key_of(&deleted.okta_id));
+    assert_eq!(gone.status, Status::Pass, "{gone:?}");
+    // A termination before the log's reach cannot be shown either way.
+    let old = by("hr006");
+    assert_eq!(old.status, Status::Unknown, "{old:?}");
+    sb.shutdown().await;
+}
+
+#[test]
+fn the_cli_writes_a_signed_attest_pack_and_refuses_bad_input_in_one_line() {
+    use common::cli::{bin, scratch, shown};
+    let dir = scratch("attest-cli");
+    let o =
+        bin().args(["keygen", "--path", "key", "--comment", "audit@acme.example"]).current_dir(&dir).output().unwrap();
+    assert!(o.status.success(), "{}", shown(&o));
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let since = (Utc::now() - Duration::days(60)).format("%Y-%m-%d").to_string();
+    let o = bin()
+        .args(["attest", "--sandbox", "--since", &since, "--until", &today, "--sample", "3", "--seed", "9"])
+        .args(["--out", "evidence", "--signing-key", "file:key"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    // The studio story has a never-revoked AWS leaver and late legs: findings, exit 1.
+    assert_eq!(o.status.code(), Some(1), "{}", shown(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains(" set apart"), "{stdout}");
+    let pack = std::fs::read_dir(dir.join("evidence")).unwrap().next().unwrap().unwrap().path();
+    assert!(pack.file_name().unwrap().to_string_lossy().starts_with("jmlproof-attest-"));
+    let o = bin().arg("verify").arg(&pack).args(["--identity", "audit@acme.example"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", shown(&o));
+    let html = std::fs::read_to_string(pack.join("index.html")).unwrap();
+    assert!(
+        html.contains("Deactivations set apart") && html.contains("Period:") && html.contains("Sample:"),
+        "attest sections"
+    );
+    let pdf = Command::new("pdftotext").arg(pack.join("report.pdf")).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&pdf.stdout);
+    assert!(text.contains("Period:") && text.contains("Deactivations set apart"), "{text}");
+
+    for (args, expect) in [
+        (vec!["--since", "July", "--until", "2026-09-30"], "--since: \"July\""),
+        (vec!["--since", "2026-09-30", "--until", "2026-07-01"], "is not before"),
+    ] {
+        let o = bin().arg("attest").arg("--sandbox").args(&args).current_dir(&dir).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", shown(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expect), "{err}");
+    }
+    std::fs::write(dir.join("hr.csv"), "login,termination_date\nzoe@acme.example,last friday\n").unwrap();
+    let o = bin()
+        .args(["attest", "--sandbox", "--since", &since, "--until", &today, "--terminations", "hr.csv"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", shown(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("hr.csv:2: termination_date \"last friday\""), "{}", shown(&o));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 mod common;

@@ -35,6 +35,10 @@ pub struct AttestArgs {
     /// Attest the embedded sandbox's studio story (its history ends today).
     #[arg(long)]
     pub sandbox: bool,
+    /// HR's termination list (CSV: termination_date and employee_number or login): each
+    /// must have an Okta deactivation within [sla] termination.
+    #[arg(long)]
+    pub terminations: Option<PathBuf>,
     /// Draw a reproducible sample of this many leavers for the auditor (with --seed).
     #[arg(long)]
     pub sample: Option<usize>,
@@ -61,8 +65,16 @@ fn operator() -> String {
     std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
+fn hr_list(args: &AttestArgs) -> anyhow::Result<Vec<super::terminations::Termination>> {
+    match &args.terminations {
+        Some(p) => super::terminations::load(p).map_err(anyhow::Error::msg),
+        None => Ok(Vec::new()),
+    }
+}
+
 async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let (signer, principal) = crate::pack::cmd::signer(&args.signing, None)?;
+    let terminations = hr_list(args)?;
     let sb = Sandbox::start(sandbox::Options { seed_data: SeedData::Studio, ..sandbox::Options::default() }).await?;
     let now = sb.shared.clock.now();
     let period = super::period::parse(&args.since, &args.until, now).map_err(anyhow::Error::msg)?;
@@ -79,6 +91,8 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
         test_prefix: Some("jmlproof-".into()),
         test_ids: BTreeSet::new(),
         sample: args.sample.map(|n| (n, args.seed)),
+        terminations,
+        termination_sla: Duration::hours(24),
     };
     let sources = Sources {
         okta: &c.okta,
@@ -107,6 +121,7 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
 
 async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let cfg = config::load(&args.config)?;
+    let terminations = hr_list(args)?;
     let (signer, principal) = crate::pack::cmd::signer(&args.signing, Some(&cfg.evidence))?;
     crate::pack::preflight(&cfg.evidence.formats, cfg.evidence.templates.as_deref())?;
     let now = Utc::now();
@@ -129,6 +144,8 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
         test_prefix: cfg.test.as_ref().map(|t| t.login_prefix.clone()),
         test_ids,
         sample: args.sample.map(|n| (n, args.seed)),
+        terminations,
+        termination_sla: Duration::from_std(cfg.sla.termination.0).unwrap_or(Duration::hours(24)),
     };
     let sources = Sources {
         okta: &okta,

@@ -43,9 +43,9 @@ pub struct Leaver {
 
 /// Builds the record's source events for one leaver, keeping each raw body for the
 /// pack's raw/events.ndjson.
-struct Used<'a> {
-    raw: Option<&'a RawLog>,
-    subject: &'a str,
+pub(crate) struct Used<'a> {
+    pub raw: Option<&'a RawLog>,
+    pub subject: &'a str,
 }
 
 impl Used<'_> {
@@ -58,7 +58,7 @@ impl Used<'_> {
         sha
     }
 
-    fn okta(&self, e: &LogEvent, leg: Option<Leg>) -> SourceEvent {
+    pub fn okta(&self, e: &LogEvent, leg: Option<Leg>) -> SourceEvent {
         SourceEvent {
             source: Source::OktaSystemLog,
             id: e.uuid.clone(),

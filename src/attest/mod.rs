@@ -4,6 +4,7 @@
 
 pub mod cmd;
 pub mod gather;
+pub mod hr;
 pub mod legs;
 pub mod period;
 pub mod sample;
@@ -28,6 +29,9 @@ pub struct Settings {
     pub test_prefix: Option<String>,
     pub test_ids: BTreeSet<String>,
     pub sample: Option<(usize, u64)>,
+    /// HR's list (`--terminations`), held to `termination_sla`.
+    pub terminations: Vec<terminations::Termination>,
+    pub termination_sla: Duration,
 }
 
 pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog>) -> Result<Record, ApiError> {
@@ -47,6 +51,24 @@ pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog
     let mut record = Record::new("attest", &s.run_id, &s.operator, started);
     record.sla.leaver_secs = s.leaver_sla.num_seconds().max(0) as u64;
     legs::fill(&mut record, drawn, excluded, cov, s.period);
+    if !s.terminations.is_empty() {
+        record.sla.termination_secs = s.termination_sla.num_seconds().max(0) as u64;
+        let keys = record.subjects.iter().filter_map(|x| x.okta_id.clone().map(|id| (id, x.key.clone()))).collect();
+        let c = hr::Context {
+            okta: src.okta,
+            sla: s.termination_sla,
+            now: s.now,
+            log_from: g.okta_oldest,
+            raw,
+            leaver_keys: &keys,
+        };
+        let checked = hr::check(&c, &s.terminations).await?;
+        record.subjects.extend(checked.subjects);
+        record.verdicts.extend(checked.verdicts);
+        record.events.extend(checked.events);
+        record.sort();
+        record.events.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+    }
     if let Some((size, seed)) = s.sample {
         let keys: Vec<String> = record.subjects.iter().map(|x| x.key.clone()).collect();
         record.sample = Some(Sample { size, seed, subjects: sample::draw(&keys, size, seed) });

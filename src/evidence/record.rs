@@ -108,6 +108,9 @@ pub struct Sla {
     /// How long downstream audit trails were read after the last change.
     #[serde(default)]
     pub audit_wait_secs: u64,
+    /// `attest --terminations`: from HR's termination date to Okta's deactivation.
+    #[serde(default)]
+    pub termination_secs: u64,
 }
 
 /// A disposable user of a run.

@@ -407,6 +407,7 @@ impl OktaClient {
 }
 
 /// A SCIM filter string literal.
-fn quote(s: &str) -> String {
+/// A SCIM filter string literal: quotes and backslashes escaped.
+pub fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }

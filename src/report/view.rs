@@ -346,6 +346,7 @@ fn sla(r: &Record) -> Vec<Pair> {
         ("joiner", s.joiner_secs),
         ("mover", s.mover_secs),
         ("leaver", s.leaver_secs),
+        ("HR termination to Okta deactivation", s.termination_secs),
         ("residual", s.residual_secs),
         ("grace past the SLA", s.grace_secs),
         ("audit trails read for", s.audit_wait_secs),

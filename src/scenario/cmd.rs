@@ -320,6 +320,7 @@ async fn execute(
         residual_secs: s.sla.residual.as_secs(),
         grace_secs: s.grace.as_secs(),
         audit_wait_secs: s.audit_wait.as_secs(),
+        termination_secs: 0,
     };
     let raw = c.raw.map(|r| r.pack_files(&record.events)).unwrap_or_default();
     let contents = crate::pack::Contents {

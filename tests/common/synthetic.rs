@@ -45,6 +45,7 @@ pub fn record(subjects: usize, seed: u64) -> Record {
         residual_secs: 86400,
         grace_secs: 600,
         audit_wait_secs: 300,
+        termination_secs: 0,
     };
     r.targets = Targets {
         okta_org: "https://acme.okta.com".into(),
