@@ -22,6 +22,8 @@ pub enum Command {
     Run(crate::scenario::cmd::RunArgs),
     /// Every real leaver of a period, per leg, from the audit trails and current state; writes a signed pack.
     Attest(crate::attest::cmd::AttestArgs),
+    /// Downstream accounts with no active Okta owner: lingering, orphan, duplicate, drift; writes a signed pack.
+    Reconcile(crate::reconcile::cmd::ReconcileArgs),
     /// Check a pack: every hash, every missing, extra or modified file, and the signature.
     Verify(crate::pack::cmd::VerifyArgs),
     /// Re-render a pack from its record (run.json); the same record gives the same bytes.

@@ -21,3 +21,14 @@ pub fn code(outcome: Outcome) -> i32 {
         Outcome::Interrupted => 130,
     }
 }
+
+/// What a pack's record means for the exit code: for `run` and `attest`, every check
+/// PASS (and at least one); for `reconcile`, no lingering, orphan or duplicate account
+/// outside a live exception (drift alone is a warning).
+pub fn of_record(r: &crate::evidence::record::Record) -> Outcome {
+    let holds = match r.kind.as_str() {
+        "reconcile" => !r.findings.iter().any(|f| f.blocks()),
+        _ => r.all_pass(),
+    };
+    if holds { Outcome::Pass } else { Outcome::Findings }
+}

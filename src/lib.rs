@@ -20,6 +20,7 @@ pub mod jwt;
 pub mod okta;
 pub mod pack;
 pub mod raw;
+pub mod reconcile;
 pub mod report;
 pub mod sandbox;
 pub mod scenario;

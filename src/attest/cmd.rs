@@ -191,7 +191,7 @@ fn finish(
     let written = crate::pack::write(&out.join(crate::scenario::cmd::pack_name(&record)), &record, &contents)?;
     crate::pack::cmd::announce(&written);
     println!("evidence: {}", written.dir.display());
-    Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
+    Ok(crate::exit::of_record(&record))
 }
 
 /// The terminal summary: leavers, set-apart deactivations, coverage, and the

@@ -240,6 +240,83 @@ pub struct Excluded {
     pub why: String,
 }
 
+/// What `reconcile` found wrong with a downstream account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingClass {
+    /// Its Okta owner is deactivated or deleted; the account is still enabled.
+    Lingering,
+    /// No Okta user owns it.
+    Orphan,
+    /// Two accounts of one system for one Okta user.
+    Duplicate,
+    /// A name or mail differs from the Okta profile the mapping copies.
+    Drift,
+    /// A disabled AWS user still holds an account assignment directly.
+    DisabledWithAssignment,
+}
+
+impl FindingClass {
+    /// Lingering, orphan and duplicate accounts are access that should not exist;
+    /// drift and a disabled user's assignment are warnings (shared/DESIGN.md).
+    pub fn blocks(self) -> bool {
+        matches!(self, FindingClass::Lingering | FindingClass::Orphan | FindingClass::Duplicate)
+    }
+}
+
+/// How an account was tied to an Okta user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// Okta's own assignment record: the app user's externalId is the account's id.
+    AppUser,
+    /// The account carries the Okta id (onPremisesImmutableId, ExternalIds).
+    OktaId,
+    /// Only the user name equals the Okta login: a labelled fallback.
+    UserName,
+    /// Only a guest's mail equals the Okta user's email or secondEmail: weak.
+    WeakMail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub okta_id: String,
+    pub login: String,
+    pub status: String,
+    pub link: LinkKind,
+}
+
+/// An accepted exception from the exceptions file, as it applied to a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub reason: String,
+    pub owner: String,
+    pub approved_by: String,
+    pub expires: DateTime<Utc>,
+    /// False once `expires` has passed: the finding counts again.
+    pub live: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub class: FindingClass,
+    pub system: Leg,
+    pub account_id: String,
+    pub account_name: String,
+    pub enabled: Option<bool>,
+    pub owner: Option<Owner>,
+    /// Since when the finding holds, where known (the owner's deactivation).
+    pub since: Option<DateTime<Utc>>,
+    pub detail: String,
+    pub exception: Option<Accepted>,
+}
+
+impl Finding {
+    pub fn blocks(&self) -> bool {
+        self.class.blocks() && !self.exception.as_ref().is_some_and(|e| e.live)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub schema_version: String,
@@ -273,6 +350,9 @@ pub struct Record {
     pub sample: Option<Sample>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Excluded>,
+    /// `reconcile`: every downstream account that is not as it should be.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 impl Record {
@@ -300,6 +380,7 @@ impl Record {
             coverage: Vec::new(),
             sample: None,
             excluded: Vec::new(),
+            findings: Vec::new(),
         }
     }
 

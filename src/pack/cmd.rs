@@ -192,7 +192,7 @@ pub fn render_main(args: &RenderArgs) -> anyhow::Result<Outcome> {
     let written = super::write(&args.out, &record, &contents)?;
     announce(&written);
     println!("pack: {}", written.dir.display());
-    Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
+    Ok(crate::exit::of_record(&record))
 }
 
 #[derive(Debug, clap::Args)]

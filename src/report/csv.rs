@@ -75,6 +75,47 @@ pub fn measurements(view: &View) -> String {
     out
 }
 
+pub const FINDINGS_COLUMNS: &[&str] = &[
+    "run_id",
+    "class",
+    "system",
+    "account",
+    "account_id",
+    "state",
+    "owner",
+    "link",
+    "since",
+    "detail",
+    "exception",
+    "counts",
+];
+
+/// One row per reconcile finding.
+pub fn findings(view: &View) -> String {
+    let mut out = String::new();
+    line(&mut out, &FINDINGS_COLUMNS.iter().map(|c| Cell::Text(c)).collect::<Vec<_>>());
+    for f in &view.findings {
+        line(
+            &mut out,
+            &[
+                Cell::Text(&view.run_id),
+                Cell::Text(&f.class),
+                Cell::Text(&f.system),
+                Cell::Text(&f.account),
+                Cell::Text(&f.account_id),
+                Cell::Text(&f.enabled),
+                Cell::Text(&f.owner),
+                Cell::Text(&f.link),
+                Cell::Text(&f.since),
+                Cell::Text(&f.detail),
+                Cell::Text(&f.exception),
+                Cell::Text(if f.counts { "yes" } else { "no" }),
+            ],
+        );
+    }
+    out
+}
+
 /// One row per source event; `line` is its line in raw/events.ndjson.
 pub fn events(view: &View) -> String {
     let mut out = String::new();

@@ -61,6 +61,9 @@ pub fn render(record: &Record, record_sha256: &str, o: &Options) -> Result<Rende
     if wants(Format::Csv) {
         files.push(("measurements.csv".to_string(), csv::measurements(&view).into_bytes()));
         files.push(("events.csv".to_string(), csv::events(&view).into_bytes()));
+        if !view.findings.is_empty() {
+            files.push(("findings.csv".to_string(), csv::findings(&view).into_bytes()));
+        }
     }
     if wants(Format::Junit) {
         files.push(("junit.xml".to_string(), junit::render(&view).into_bytes()));

@@ -420,6 +420,14 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
     if !view.sample.is_empty() {
         doc.paragraph(&format!("Sample: {}", view.sample), 8.0, false, INK);
     }
+    for c in &view.finding_counts {
+        doc.paragraph(
+            &format!("{} · {}: {} that count, {} accepted", c.class, c.system, c.findings, c.excepted),
+            9.0,
+            false,
+            INK,
+        );
+    }
     let status_w = doc.width(&view.status, 24.0, true) + 24.0;
     doc.rect(MARGIN, doc.y, status_w, 34.0, status_color(&view.status));
     doc.text_at(MARGIN + 12.0, doc.y + 25.0, &view.status, 24.0, true, Rgb(0xff, 0xff, 0xff));
@@ -534,6 +542,39 @@ fn body(doc: &mut Doc, record: &Record, view: &View) {
         );
     }
 
+    if !view.findings.is_empty() {
+        doc.heading("Findings");
+        let rows: Vec<Vec<String>> = view
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.class.clone(),
+                    f.system.clone(),
+                    format!("{} {}", f.account, f.account_id),
+                    f.enabled.clone(),
+                    format!("{} {}", f.owner, f.link),
+                    f.since.clone(),
+                    f.detail.clone(),
+                    f.exception.clone(),
+                ]
+            })
+            .collect();
+        doc.table(
+            &[
+                Col("Class", 70.0, false),
+                Col("System", 38.0, false),
+                Col("Account", 150.0, false),
+                Col("State", 42.0, false),
+                Col("Okta owner, link", 120.0, false),
+                Col("Since", 95.0, false),
+                Col("Detail", 150.0, false),
+                Col("Exception", 105.0, false),
+            ],
+            &rows,
+            None,
+        );
+    }
     doc.heading("Timelines");
     doc.paragraph(
         "Each mark is a timed check or an Okta provisioning event (push, deactivate) of the subject, placed at its time from the phase's T0 (the Okta System Log event that starts the phase): blue Okta, green Entra, orange AWS. The dashed red line is the SLA. Subjects in red have a check that did not pass.",

@@ -98,6 +98,31 @@ pub struct EventRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    pub class: String,
+    pub system: String,
+    pub account: String,
+    pub account_id: String,
+    pub enabled: String,
+    pub owner: String,
+    pub link: String,
+    pub since: String,
+    pub detail: String,
+    /// Empty, or the exception that covers it (live or expired).
+    pub exception: String,
+    /// Whether it counts toward the exit code.
+    pub counts: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CountRow {
+    pub class: String,
+    pub system: String,
+    pub findings: usize,
+    pub excepted: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct ExcludedRow {
     pub login: String,
     pub okta_id: String,
@@ -144,6 +169,9 @@ pub struct View {
     pub coverage: Vec<Pair>,
     pub excluded: Vec<ExcludedRow>,
     pub sample: String,
+    /// `reconcile`: every finding, and counts per class and system.
+    pub findings: Vec<FindingRow>,
+    pub finding_counts: Vec<CountRow>,
     /// SHA-256 of run.json: what the PDF footer and the HTML cite, since a file cannot
     /// contain its own digest.
     pub record_sha256: String,
@@ -258,7 +286,12 @@ impl View {
             schema_version: record.schema_version.clone(),
             started: fmt::time(&record.started),
             finished: record.finished.as_ref().map(fmt::time).unwrap_or_else(|| "not finished".into()),
-            status: status_text(overall(record.verdicts.iter().map(|v| &v.status))).into(),
+            status: if record.kind == "reconcile" {
+                if crate::exit::of_record(record) == crate::exit::Outcome::Pass { "PASS" } else { "FAIL" }
+            } else {
+                status_text(overall(record.verdicts.iter().map(|v| &v.status)))
+            }
+            .into(),
             counts,
             targets: targets(record),
             sla: sla(record),
@@ -305,6 +338,16 @@ impl View {
                     why: e.why.clone(),
                 })
                 .collect(),
+            findings: record.findings.iter().map(finding_row).collect(),
+            finding_counts: crate::reconcile::counts(&record.findings)
+                .into_iter()
+                .map(|((c, sys), (n, ok))| CountRow {
+                    class: snake(&c),
+                    system: leg_text(sys).into(),
+                    findings: n,
+                    excepted: ok,
+                })
+                .collect(),
             sample: record
                 .sample
                 .as_ref()
@@ -321,6 +364,44 @@ impl View {
             record_sha256,
             raw_events,
         }
+    }
+}
+
+/// An enum's serialized name.
+fn snake<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn finding_row(f: &crate::evidence::record::Finding) -> FindingRow {
+    FindingRow {
+        class: snake(&f.class),
+        system: leg_text(f.system).into(),
+        account: f.account_name.clone(),
+        account_id: f.account_id.clone(),
+        enabled: match f.enabled {
+            Some(true) => "enabled".into(),
+            Some(false) => "disabled".into(),
+            None => String::new(),
+        },
+        owner: f.owner.as_ref().map(|o| format!("{} ({})", o.login, o.status)).unwrap_or_default(),
+        link: f.owner.as_ref().map(|o| snake(&o.link)).unwrap_or_default(),
+        since: f.since.as_ref().map(fmt::time).unwrap_or_default(),
+        detail: f.detail.clone(),
+        exception: f
+            .exception
+            .as_ref()
+            .map(|x| {
+                let state = if x.live { "accepted until" } else { "EXPIRED on" };
+                format!(
+                    "{state} {}: {} (owner {}, approved by {})",
+                    fmt::time(&x.expires),
+                    x.reason,
+                    x.owner,
+                    x.approved_by
+                )
+            })
+            .unwrap_or_default(),
+        counts: f.blocks(),
     }
 }
 

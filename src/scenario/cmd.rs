@@ -348,7 +348,7 @@ async fn execute(
     };
     crate::pack::cmd::announce(&written);
     println!("evidence: {}", written.dir.display());
-    Ok(if record.all_pass() { Outcome::Pass } else { Outcome::Findings })
+    Ok(crate::exit::of_record(&record))
 }
 
 /// `jmlproof-run-2026-11-29T1412Z-7f3c`: sorts by time, unique by run id.
