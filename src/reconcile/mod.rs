@@ -69,7 +69,7 @@ fn lower(s: Option<&str>) -> Option<String> {
 }
 
 /// The accounts' owners, and what is wrong.
-pub fn findings(d: &Directory, s: &Sources, exceptions: &[Exception], now: DateTime<Utc>) -> Vec<Finding> {
+pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now: DateTime<Utc>) -> Vec<Finding> {
     let okta: BTreeMap<&str, &User> = d.okta.iter().map(|u| (u.id.as_str(), u)).collect();
     let by_login: BTreeMap<String, &User> = d.okta.iter().map(|u| (u.login().to_lowercase(), u)).collect();
     let mut by_mail: BTreeMap<String, Vec<&User>> = BTreeMap::new();
@@ -84,7 +84,7 @@ pub fn findings(d: &Directory, s: &Sources, exceptions: &[Exception], now: DateT
             .map(|v| v.iter().filter_map(|a| a.external_id.clone().map(|x| (x, a.id.clone()))).collect())
             .unwrap_or_default()
     };
-    let (entra_links, aws_links) = (app_link(s.entra_app), app_link(s.aws_app));
+    let (entra_links, aws_links) = (app_link(apps.0), app_link(apps.1));
     let owner = |id: &str, link: LinkKind| {
         okta.get(id).map(|u| Owner { okta_id: u.id.clone(), login: u.login().into(), status: u.status.clone(), link })
     };
@@ -289,7 +289,7 @@ pub async fn reconcile(
     let started = Utc::now();
     let d = gather(s).await?;
     let mut record = Record::new("reconcile", run_id, operator, started);
-    record.findings = findings(&d, s, exceptions, now);
+    record.findings = findings(&d, (s.entra_app, s.aws_app), exceptions, now);
     let expired: BTreeSet<&str> = record
         .findings
         .iter()
@@ -309,4 +309,60 @@ pub async fn reconcile(
     ));
     record.finished = Some(Utc::now());
     Ok((record, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn okta(id: &str, login: &str, status: &str, first: &str, last: &str) -> User {
+        serde_json::from_value(json!({"id": id, "status": status, "statusChanged": "2026-10-01T00:00:00.000Z",
+            "profile": {"login": login, "email": login, "firstName": first, "lastName": last}}))
+        .unwrap()
+    }
+
+    fn entra(id: &str, immutable: &str, given: &str, surname: &str, mail: &str, enabled: bool) -> GraphUser {
+        serde_json::from_value(json!({"id": id, "userPrincipalName": mail, "givenName": given, "surname": surname,
+            "mail": mail, "accountEnabled": enabled, "onPremisesImmutableId": immutable, "userType": "Member"}))
+        .unwrap()
+    }
+
+    #[test]
+    fn duplicates_drift_and_a_vanished_owner_are_found() {
+        let now = DateTime::parse_from_rfc3339("2026-11-29T00:00:00Z").unwrap().to_utc();
+        let d = Directory {
+            okta: vec![
+                okta("00u1", "zoe@acme.example", "ACTIVE", "Zoë", "Ångström"),
+                okta("00u2", "lukasz@acme.example", "ACTIVE", "Łukasz", "Żółć"),
+            ],
+            entra: vec![
+                // The rename-without-externalId failure: a second account for Zoë.
+                entra("e1", "00u1", "Zoë", "Ångström", "zoe@acme.example", true),
+                entra("e2", "00u1", "Zoë", "Kowalczyk", "zoe.k@acme.example", true),
+                // Łukasz's mapping did not carry his surname.
+                entra("e3", "00u2", "Łukasz", "Zolc", "lukasz@acme.example", true),
+                // Names an Okta user that no longer exists, still enabled.
+                entra("e4", "00u9", "Gone", "User", "gone@acme.example", true),
+            ],
+            ..Directory::default()
+        };
+        let f = findings(&d, ("0oaE", "0oaA"), &[], now);
+        let of = |class| {
+            let mut v: Vec<&str> = f.iter().filter(|x| x.class == class).map(|x| x.account_id.as_str()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(of(FindingClass::Duplicate), ["e1", "e2"]);
+        assert!(
+            f.iter().any(|x| x.class == FindingClass::Drift
+                && x.account_id == "e3"
+                && x.detail.contains("surname \"Zolc\" vs Okta \"Żółć\"")),
+            "{f:#?}"
+        );
+        assert_eq!(of(FindingClass::Lingering), ["e4"]);
+        assert!(f.iter().filter(|x| x.class == FindingClass::Duplicate).all(|x| x.blocks()));
+        assert!(f.iter().filter(|x| x.class == FindingClass::Drift).all(|x| !x.blocks()), "drift is a warning");
+    }
 }
