@@ -57,6 +57,9 @@ pub struct SandboxArgs {
     /// Sandbox clock speed: 1 is real time; 60 makes a minute of tenant time pass in a second.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Studio only: how many current employees (default about 600; benchmarks use 100000).
+    #[arg(long)]
+    pub people: Option<usize>,
     /// Write a jmlproof.toml pointing at this sandbox.
     #[arg(long)]
     pub write_config: Option<PathBuf>,

@@ -32,6 +32,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
             speed: args.speed,
             port: args.port,
             start: None,
+            people: args.people,
         })
         .await?;
         if let Some(path) = &args.write_config {

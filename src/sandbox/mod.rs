@@ -46,6 +46,9 @@ pub struct Options {
     /// Tenant time at start; `None` takes the wall clock. Seed history is laid out
     /// backwards from it, so pinning it makes two sandboxes byte-identical.
     pub start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Studio only: how many current employees (default about 600). Benchmarks use
+    /// 100,000 to measure the tool on a large tenant.
+    pub people: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +61,15 @@ pub enum SeedData {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { seed: 42, seed_data: SeedData::Empty, faults: Faults::default(), speed: 1.0, port: None, start: None }
+        Options {
+            seed: 42,
+            seed_data: SeedData::Empty,
+            faults: Faults::default(),
+            speed: 1.0,
+            port: None,
+            start: None,
+            people: None,
+        }
     }
 }
 
@@ -162,7 +173,7 @@ impl Sandbox {
         let (tenant, planted) = match opts.seed_data {
             SeedData::Empty => (seed::empty(&mut rng, &id, start, session), None),
             SeedData::Studio => {
-                let (t, p) = studio::build(&mut rng, &id, start, &opts.faults, opts.seed);
+                let (t, p) = studio::build(&mut rng, &id, start, &opts.faults, opts.seed, opts.people);
                 (t, Some(p))
             }
         };

@@ -63,7 +63,14 @@ fn minutes(rng: &mut Rng) -> Duration {
 
 /// Builds the studio tenant and what it planted. `faults` only shape the tenant's
 /// configuration (session duration); the history itself ran on a healthy tenant.
-pub fn build(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, faults: &Faults, seed_value: u64) -> (Tenant, Planted) {
+pub fn build(
+    rng: &mut Rng,
+    id: &Identity,
+    now: DateTime<Utc>,
+    faults: &Faults,
+    seed_value: u64,
+    people: Option<usize>,
+) -> (Tenant, Planted) {
     let session = &faults.aws.session_duration;
     let mut t = seed::empty(rng, id, now, session);
     let acquired = now - Duration::days(ACQUIRED_DAYS);
@@ -73,7 +80,9 @@ pub fn build(rng: &mut Rng, id: &Identity, now: DateTime<Utc>, faults: &Faults, 
         (0..DEPARTMENTS.len()).map(|i| setup::department(&mut t, id, i, furnished, session)).collect();
     let admin_ps = setup::permission_set(&mut t, id, "AdministratorAccess", "Administrator", "PT1H", furnished);
 
-    let n_active = 585 + t.rng.below(31) as usize;
+    // Drawn even when overridden, so the rest of the story is the same for a seed.
+    let drawn = 585 + t.rng.below(31) as usize;
+    let n_active = people.unwrap_or(drawn).max(60);
     let n_leavers = 36 + t.rng.below(9) as usize;
     let n_joiners = 24 + t.rng.below(17) as usize;
     let n_legacy = 285 + t.rng.below(31) as usize;
@@ -200,7 +209,7 @@ mod tests {
         for seed in 0..6 {
             let mut rng = Rng::new(seed);
             let id = seed::identity(&mut rng);
-            let (t, p) = build(&mut rng, &id, now, &Faults::default(), seed);
+            let (t, p) = build(&mut rng, &id, now, &Faults::default(), seed, None);
             assert_eq!(p.late.len(), 3, "seed {seed}");
             assert_eq!(p.never_revoked.len(), 1, "seed {seed}");
             let deleted = p.leavers.iter().filter(|l| l.deleted_at.is_some()).count();
