@@ -50,9 +50,15 @@ pub fn handle(call: &Call, op: &str) -> Response {
     let aws = &t.aws;
     match op {
         "ListUsers" => {
-            let users: Vec<Value> = aws.users.values().map(|u| u.to_json(&store_id)).collect();
+            // Only the page is turned into JSON: a 100,000-user store pages in linear time.
+            let (size, offset) = match (call.max_results(100, 100), call.offset()) {
+                (Ok(size), Ok(offset)) => (size, offset),
+                (Err(r), _) | (_, Err(r)) => return r,
+            };
+            let total = aws.users.len();
+            let users: Vec<Value> = aws.users.values().skip(offset).take(size).map(|u| u.to_json(&store_id)).collect();
             drop(t);
-            page_of(call, "Users", users, 100)
+            super::page_slice("Users", users, offset, total)
         }
         "DescribeUser" => {
             let id = call.str("UserId").unwrap_or("");

@@ -130,6 +130,17 @@ pub fn page_of(call: &Call, key: &str, items: Vec<Value>, max: usize) -> Respons
     }
 }
 
+/// A page already cut from `total` items at `offset`, with its NextToken.
+pub fn page_slice(key: &str, page: Vec<Value>, offset: usize, total: usize) -> Response {
+    let mut body = serde_json::Map::new();
+    let end = offset + page.len();
+    body.insert(key.into(), Value::Array(page));
+    if end < total {
+        body.insert("NextToken".into(), Value::String(next_token(end)));
+    }
+    ok(Value::Object(body))
+}
+
 pub fn paginate(
     call: &Call,
     items: Vec<Value>,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::common::{Refusal, change, expression, ok, page, pairs, parse_body, read, tx};
+use super::common::{Refusal, change, expression, ok, page, page_after, pairs, parse_body, read, tx, window};
 use super::store::{OktaApp, app_json, app_user_json};
 use super::{Ctx, OktaApi};
 use crate::sandbox::state::ms;
@@ -55,17 +55,24 @@ pub async fn get_app(State(api): Api, Path(id): Path<String>) -> Response {
 
 pub async fn app_users(State(api): Api, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
+    let (limit, after) = window(&q, 50, 500);
     let items = read(&api, |okta| {
         app(okta, &id)?;
-        Ok(okta
+        let mut rows: Vec<&crate::sandbox::okta::store::AppUser> = okta
             .app_users
             .values()
-            .filter(|au| au.app_id == id)
+            .filter(|au| au.app_id == id && (after.is_empty() || au.user_id.as_str() > after))
+            .collect();
+        // The page in user-id order, and only the page turned into JSON.
+        rows.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        Ok(rows
+            .into_iter()
+            .take(limit + 1)
             .map(|au| (au.user_id.clone(), app_user_json(au, &api.shared.urls.okta)))
             .collect())
     });
     match items {
-        Ok(items) => page(&api, &format!("/api/v1/apps/{id}/users"), &q, items, 50, 500),
+        Ok(items) => page_after(&api, &format!("/api/v1/apps/{id}/users"), &q, items, limit),
         Err(r) => r,
     }
 }

@@ -126,6 +126,12 @@ pub fn parse_body(body: &Bytes) -> Result<Map<String, Value>, Refusal> {
 
 /// One page of a cursor-paged list: `after` is the last id of the previous page.
 /// Okta sends one `Link` header per relation.
+/// The page size and cursor a list request asks for.
+pub fn window(q: &[(String, String)], default_limit: usize, max_limit: usize) -> (usize, &str) {
+    let limit = first(q, "limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(default_limit).clamp(1, max_limit);
+    (limit, first(q, "after").unwrap_or(""))
+}
+
 pub fn page(
     api: &OktaApi,
     path: &str,
@@ -134,12 +140,24 @@ pub fn page(
     default_limit: usize,
     max_limit: usize,
 ) -> Response {
-    let limit = first(q, "limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(default_limit).clamp(1, max_limit);
+    let (limit, after) = window(q, default_limit, max_limit);
+    let rest: Vec<(String, Value)> =
+        items.into_iter().filter(|(id, _)| after.is_empty() || id.as_str() > after).take(limit + 1).collect();
+    page_after(api, path, q, rest, limit)
+}
+
+/// A page from the items after the cursor, in id order (at most `limit + 1` of them
+/// are needed: one more than the page says whether there is a next).
+pub fn page_after(
+    api: &OktaApi,
+    path: &str,
+    q: &[(String, String)],
+    rest: Vec<(String, Value)>,
+    limit: usize,
+) -> Response {
     let after = first(q, "after").unwrap_or("");
-    let start =
-        if after.is_empty() { 0 } else { items.iter().position(|(id, _)| id.as_str() > after).unwrap_or(items.len()) };
-    let slice: Vec<&(String, Value)> = items.iter().skip(start).take(limit).collect();
-    let more = start + slice.len() < items.len();
+    let more = rest.len() > limit;
+    let slice: Vec<&(String, Value)> = rest.iter().take(limit).collect();
     let base = &api.shared.urls.okta;
     let query = |after: Option<&str>| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());

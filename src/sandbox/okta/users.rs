@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::common::{Refusal, change, expression, ok, page, pairs, parse_body, read, tx};
+use super::common::{Refusal, change, expression, ok, page_after, pairs, parse_body, read, tx, window};
 use super::store::{NewUser, group_json, user_json};
 use super::{Ctx, OktaApi};
 use crate::sandbox::web::{self, first};
@@ -161,11 +161,17 @@ pub async fn list_users(State(api): Api, RawQuery(q): RawQuery) -> Response {
     let q = pairs(&q);
     let prefix = first(&q, "q").map(str::to_lowercase);
     let base = api.shared.urls.okta.clone();
+    let (limit, after) = window(&q, if prefix.is_some() { 10 } else { 200 }, 200);
     let items = read(&api, |okta| {
         let parsed = expression(&q, &["search", "filter"])?;
+        // From the cursor on, and only as many as the page needs: a 100,000-user org
+        // pages in linear time.
+        let from =
+            if after.is_empty() { std::ops::Bound::Unbounded } else { std::ops::Bound::Excluded(after.to_string()) };
         Ok(okta
             .users
-            .values()
+            .range((from, std::ops::Bound::Unbounded))
+            .map(|(_, u)| u)
             .filter(|u| parsed.is_some() || u.status != "DEPROVISIONED")
             .filter(|u| {
                 prefix.as_ref().is_none_or(|p| {
@@ -176,10 +182,11 @@ pub async fn list_users(State(api): Api, RawQuery(q): RawQuery) -> Response {
             })
             .map(|u| (u.id.clone(), user_json(u, &base)))
             .filter(|(_, v)| parsed.as_ref().is_none_or(|f| f.matches(v)))
+            .take(limit + 1)
             .collect())
     });
     match items {
-        Ok(items) => page(&api, "/api/v1/users", &q, items, if prefix.is_some() { 10 } else { 200 }, 200),
+        Ok(items) => page_after(&api, "/api/v1/users", &q, items, limit),
         Err(r) => r,
     }
 }
