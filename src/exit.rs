@@ -22,12 +22,15 @@ pub fn code(outcome: Outcome) -> i32 {
     }
 }
 
-/// What a pack's record means for the exit code: for `run` and `attest`, every check
-/// PASS (and at least one); for `reconcile`, no lingering, orphan or duplicate account
+/// What a pack's record means for the exit code: for `run`, every check PASS (and at
+/// least one); for `attest`, every check PASS; for `reconcile`, no lingering, orphan or duplicate account
 /// outside a live exception (drift alone is a warning).
 pub fn of_record(r: &crate::evidence::record::Record) -> Outcome {
     let holds = match r.kind.as_str() {
         "reconcile" => !r.findings.iter().any(|f| f.blocks()),
+        // A covered period with no leaver is a clean attestation (a gap in coverage is
+        // an UNKNOWN verdict of its own).
+        "attest" => r.verdicts.iter().all(|v| v.status == crate::evidence::record::Status::Pass),
         _ => r.all_pass(),
     };
     if holds { Outcome::Pass } else { Outcome::Findings }

@@ -39,7 +39,10 @@ async fn attested_with(
         period,
         now: sb.shared.clock.now(),
         leaver_sla: Duration::hours(1),
-        test_prefix: Some("jmlproof-".into()),
+        test_login: Some(jmlproof::attest::legs::TestLogin {
+            prefix: "jmlproof-".into(),
+            domain: "sandbox.example".into(),
+        }),
         test_ids: BTreeSet::new(),
         sample,
         terminations,

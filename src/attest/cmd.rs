@@ -88,7 +88,7 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
         period,
         now,
         leaver_sla: Duration::hours(1),
-        test_prefix: Some("jmlproof-".into()),
+        test_login: Some(super::legs::TestLogin { prefix: "jmlproof-".into(), domain: e.domain.clone() }),
         test_ids: BTreeSet::new(),
         sample: args.sample.map(|n| (n, args.seed)),
         terminations,
@@ -141,7 +141,10 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
         period,
         now,
         leaver_sla: Duration::from_std(cfg.sla.leaver.0).unwrap_or(Duration::hours(1)),
-        test_prefix: cfg.test.as_ref().map(|t| t.login_prefix.clone()),
+        test_login: cfg
+            .test
+            .as_ref()
+            .map(|t| super::legs::TestLogin { prefix: t.login_prefix.clone(), domain: t.domain.clone() }),
         test_ids,
         sample: args.sample.map(|n| (n, args.seed)),
         terminations,

@@ -50,6 +50,9 @@ pub struct Gathered {
     /// SCIM calls in CloudTrail from the earliest departure on, oldest first.
     pub trail: Vec<TrailEvent>,
     pub trail_oldest: Option<DateTime<Utc>>,
+    /// Users deleted in the period without a deactivation in it: their deactivation
+    /// before the period, where the System Log has one.
+    pub prior_deactivations: BTreeMap<String, DateTime<Utc>>,
 }
 
 pub struct Sources<'a> {
@@ -103,6 +106,33 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
     (g.departures, _) = log_pages(s.okta, &q, |e| period.contains(e.published)).await?;
     let Some(first) = g.departures.iter().map(|e| e.published).min() else { return Ok(g) };
 
+    // Deleted without a deactivation in the period: were they deactivated before it?
+    let deactivated: std::collections::BTreeSet<&str> = g
+        .departures
+        .iter()
+        .filter(|e| e.event_type == DEACTIVATE)
+        .filter_map(|e| e.target_of("User").and_then(|t| t.id.as_deref()))
+        .collect();
+    let deleted_only: Vec<String> = g
+        .departures
+        .iter()
+        .filter(|e| e.event_type == DELETE)
+        .filter_map(|e| e.target_of("User").and_then(|t| t.id.clone()))
+        .filter(|id| !deactivated.contains(id.as_str()))
+        .collect();
+    let before = now - chrono::Duration::days(OKTA_HORIZON_DAYS);
+    for id in deleted_only {
+        if before >= period.since {
+            break;
+        }
+        let filter = format!("eventType eq \"{DEACTIVATE}\" and target.id eq {}", crate::okta::quote(&id));
+        let q = LogQuery::bounded(before, period.since).filter(filter);
+        let (found, _) = log_pages(s.okta, &q, |e| e.published < period.since).await?;
+        if let Some(e) = found.last() {
+            g.prior_deactivations.insert(id, e.published);
+        }
+    }
+
     let q = LogQuery::bounded(first, now).filter(either(&[ACTIVATE, REACTIVATE]));
     (g.activations, _) = log_pages(s.okta, &q, |_| true).await?;
     let q = LogQuery::bounded(first, now).filter(either(&[PUSH_DEACTIVATE]));
@@ -115,7 +145,7 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
 
     g.entra_users = s.graph.all_users().await?;
     // Graph's filter has no `or`: one query per activity that can revoke an account.
-    for activity in ["Disable account", "Delete user", "Update user"] {
+    for activity in ["Disable account", "Delete user", "Update user", "Enable account"] {
         let q = AuditQuery { since: Some(first), until: Some(now), activity: Some(activity.into()), target_id: None };
         let rows = s.graph.directory_audits(&q).await?;
         for r in &rows {

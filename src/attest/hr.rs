@@ -74,11 +74,15 @@ pub struct Context<'a> {
 pub async fn check(c: &Context<'_>, rows: &[Termination]) -> Result<Checked, ApiError> {
     let mut out = Checked { subjects: Vec::new(), verdicts: Vec::new(), events: Vec::new() };
     for t in rows {
+        // Okta refuses a log query reaching 180 days back; a termination still to come
+        // has nothing to show yet.
+        let horizon = c.now - Duration::days(179);
+        let reachable = t.terminated > horizon && t.terminated < c.now;
         let found = person(c.okta, t).await?;
         let user = found.as_ref().ok().and_then(|u| u.as_ref());
         let event = match &found {
-            Ok(_) => deactivation(c.okta, t, user, c.now).await?,
-            Err(_) => None,
+            Ok(_) if reachable => deactivation(c.okta, t, user, c.now).await?,
+            _ => None,
         };
         // The row joins its leaver by Okta id: the user's, or (a deleted user) the
         // deactivation event's.
@@ -117,6 +121,18 @@ pub async fn check(c: &Context<'_>, rows: &[Termination]) -> Result<Checked, Api
         let terminated = fmt::time(&t.terminated);
         if let Err(why) = &found {
             out.verdicts.push(verdict(Status::Unknown, None, format!("HR line {}: {why}", t.line)));
+            continue;
+        }
+        if t.terminated >= c.now {
+            out.verdicts.push(verdict(Status::Unknown, None, format!("terminated {terminated}: not yet due")));
+            continue;
+        }
+        // Deactivated once is not enough: active again now is access again.
+        if let (Some(e), Some(u)) = (&event, user)
+            && u.status == "ACTIVE"
+        {
+            let why = format!("deactivated at {}, but the Okta user is ACTIVE now", fmt::time(&e.published));
+            out.verdicts.push(verdict(Status::Fail, None, why));
             continue;
         }
         match event {

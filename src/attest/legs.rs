@@ -23,11 +23,26 @@ pub struct Rules<'a> {
     pub entra_app: &'a str,
     pub aws_app: &'a str,
     pub leaver_sla: Duration,
-    /// Logins that start with this are `run`'s disposable users.
-    pub test_prefix: Option<&'a str>,
+    /// `run`'s disposable users: the login prefix on the test domain.
+    pub test_login: Option<TestLogin>,
     /// Okta ids found in `run`'s journals.
     pub test_ids: &'a BTreeSet<String>,
     pub now: DateTime<Utc>,
+}
+
+/// How `run` names its disposable users: `<prefix>…@<domain>`, nothing else.
+#[derive(Debug, Clone)]
+pub struct TestLogin {
+    pub prefix: String,
+    pub domain: String,
+}
+
+impl TestLogin {
+    pub fn matches(&self, login: &str) -> bool {
+        let l = login.to_ascii_lowercase();
+        l.starts_with(&self.prefix.to_ascii_lowercase())
+            && l.ends_with(&format!("@{}", self.domain.to_ascii_lowercase()))
+    }
 }
 
 /// A person who left in the period.
@@ -38,6 +53,8 @@ pub struct Leaver {
     pub login: String,
     pub name: String,
     pub t0: DateTime<Utc>,
+    /// Activated again later (a rehire): the legs are judged up to then, not on today's state.
+    pub back: Option<DateTime<Utc>>,
     pub event: LogEvent,
 }
 
@@ -119,12 +136,29 @@ fn days(d: Duration) -> String {
     if n == 1 { "1 day".into() } else { format!("{n} days") }
 }
 
+/// A deactivation undone within this long was a mistake, not a departure; one undone
+/// later is a leaver who came back (a rehire), still held to the SLA for the period.
+pub const MISTAKE_WINDOW_HOURS: i64 = 24;
+
+fn succeeded(e: &LogEvent) -> bool {
+    e.outcome.as_ref().and_then(|o| o.result.as_deref()) == Some("SUCCESS")
+}
+
+/// When the user was activated again after `t0`, if they were (SUCCESS only).
+pub fn reactivated(g: &Gathered, okta_id: &str, t0: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    g.activations
+        .iter()
+        .filter(|a| (a.event_type == ACTIVATE || a.event_type == REACTIVATE) && a.published > t0 && succeeded(a))
+        .find(|a| user_id(a) == Some(okta_id))
+        .map(|a| a.published)
+}
+
 /// Splits the period's departures into leavers and the deactivations that are not.
 pub fn leavers(g: &Gathered, rules: &Rules, period: &Period) -> (Vec<Leaver>, Vec<Excluded>) {
-    // The last departure of each user in the period is the one that counts.
+    // The last successful departure of each user in the period is the one that counts.
     let mut last: BTreeMap<String, &LogEvent> = BTreeMap::new();
     let mut deactivated: BTreeSet<String> = BTreeSet::new();
-    for e in &g.departures {
+    for e in g.departures.iter().filter(|e| succeeded(e)) {
         let Some(id) = user_id(e) else { continue };
         if e.event_type == DEACTIVATE {
             deactivated.insert(id.to_string());
@@ -135,39 +169,51 @@ pub fn leavers(g: &Gathered, rules: &Rules, period: &Period) -> (Vec<Leaver>, Ve
         }
         last.insert(id.to_string(), e);
     }
+    // Who the downstream legs know, once (not per departure).
+    let linked: BTreeSet<&str> = g
+        .entra_users
+        .iter()
+        .filter_map(|u| u.on_premises_immutable_id.as_deref())
+        .chain(g.aws_users.iter().flat_map(|u| u.external_ids.iter().map(|(_, id)| id.as_str())))
+        .collect();
+    let pushed: BTreeSet<&str> = g.pushes.iter().filter_map(user_id).collect();
     let mut out = Vec::new();
     let mut excluded = Vec::new();
     for (id, e) in last {
         let u = user_of(e).expect("filtered above");
         let login = u.alternate_id.clone().unwrap_or_default();
-        let back = g
-            .activations
-            .iter()
-            .filter(|a| (a.event_type == ACTIVATE || a.event_type == REACTIVATE) && a.published > e.published)
-            .find(|a| user_id(a) == Some(id.as_str()));
         let set_apart =
             |why: String| Excluded { okta_id: id.clone(), login: login.clone(), deactivated: e.published, why };
-        if let Some(a) = back {
-            let after = a.published - e.published;
+        if let Some(at) =
+            reactivated(g, &id, e.published).filter(|at| *at - e.published <= Duration::hours(MISTAKE_WINDOW_HOURS))
+        {
             excluded.push(set_apart(format!(
-                "reactivated at {} ({} min after the deactivation): not a leaver",
-                crate::report::fmt::time(&a.published),
-                after.num_minutes()
+                "reactivated at {} ({} min after the deactivation): a deactivation by mistake, not a leaver",
+                crate::report::fmt::time(&at),
+                (at - e.published).num_minutes()
             )));
             continue;
         }
-        if rules.test_ids.contains(&id) || rules.test_prefix.is_some_and(|p| login.starts_with(p)) {
+        if e.event_type == DELETE
+            && let Some(before) = g.prior_deactivations.get(&id)
+        {
+            excluded.push(set_apart(format!(
+                "deleted in the period, but deactivated before it ({}): a leaver of an earlier period",
+                crate::report::fmt::time(before)
+            )));
+            continue;
+        }
+        if rules.test_ids.contains(&id) || rules.test_login.as_ref().is_some_and(|t| t.matches(&login)) {
             excluded.push(set_apart("a disposable user of `jmlproof run` (test residue), not a person".into()));
             continue;
         }
         let assigned = [rules.entra_app, rules.aws_app]
             .iter()
             .any(|app| g.app_users.get(*app).is_some_and(|m| m.contains_key(&id)));
-        let linked = g.entra_users.iter().any(|u| u.on_premises_immutable_id.as_deref() == Some(&id))
-            || g.aws_users.iter().any(|u| u.has_external_id(&id));
-        if !assigned && !linked {
+        // Okta's push events for the user also show an account existed.
+        if !assigned && !linked.contains(id.as_str()) && !pushed.contains(id.as_str()) {
             excluded.push(set_apart(
-                "no account on either leg: never assigned to the Entra or AWS app, and no downstream account carries this Okta id (accounts linked only by name or mail are `jmlproof reconcile`'s)".into(),
+                "no account on either leg: never assigned to the Entra or AWS app, no deactivate push, and no downstream account carries this Okta id (accounts linked only by name or mail are `jmlproof reconcile`'s)".into(),
             ));
             continue;
         }
@@ -177,6 +223,7 @@ pub fn leavers(g: &Gathered, rules: &Rules, period: &Period) -> (Vec<Leaver>, Ve
             login,
             name: u.display_name.clone().unwrap_or_default(),
             t0: e.published,
+            back: reactivated(g, &id, e.published),
             event: e.clone(),
         });
     }
@@ -288,22 +335,78 @@ fn push_verdict(l: &Leaver, g: &Gathered, app: &str, leg: Leg, label: &str, sla:
     })
 }
 
-fn entra_revoke<'a>(audits: &'a [DirectoryAudit], id: &str, t0: DateTime<Utc>) -> Option<&'a DirectoryAudit> {
-    audits.iter().filter(|a| a.activity_date_time >= t0 - Duration::seconds(1)).find(|a| {
-        a.disables(id)
-            || (a.activity_display_name == "Delete user"
-                && a.result.as_deref() == Some("success")
-                && a.target_resources.iter().any(|t| t.id.as_deref() == Some(id)))
-    })
+/// The revoke that stuck: the first revoke after the last re-enable, among events in
+/// time order. An account disabled at T0+5 min, enabled for a handover and disabled
+/// again three weeks later was revoked three weeks later.
+fn stuck<T>(events: impl Iterator<Item = (bool, T)>) -> Option<T> {
+    let mut current = None;
+    for (revokes, e) in events {
+        if revokes {
+            if current.is_none() {
+                current = Some(e);
+            }
+        } else {
+            current = None;
+        }
+    }
+    current
 }
 
-fn aws_revoke<'a>(trail: &'a [TrailEvent], id: &str, t0: DateTime<Utc>) -> Option<&'a TrailEvent> {
+/// Entra's revoke of `id` in [t0, end): "Disable account", AccountEnabled true → false,
+/// or "Delete user", undone by "Enable account" or AccountEnabled false → true.
+fn entra_revoke<'a>(
+    audits: &'a [DirectoryAudit],
+    id: &str,
+    t0: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+) -> Option<&'a DirectoryAudit> {
+    let ours = |a: &DirectoryAudit| a.target_resources.iter().any(|t| t.id.as_deref() == Some(id));
+    let ok = |a: &DirectoryAudit| a.result.as_deref() == Some("success");
+    stuck(
+        audits
+            .iter()
+            .filter(|a| {
+                a.activity_date_time >= t0 - Duration::seconds(1) && end.is_none_or(|e| a.activity_date_time < e)
+            })
+            .filter(|a| ours(a) && ok(a))
+            .filter_map(|a| {
+                let enabled = a.property(id, "AccountEnabled").is_some_and(|p| {
+                    p.after() == serde_json::Value::Bool(true) && p.before() != serde_json::Value::Bool(true)
+                });
+                if a.disables(id) || a.activity_display_name == "Delete user" {
+                    Some((true, a))
+                } else if a.activity_display_name == "Enable account" || enabled {
+                    Some((false, a))
+                } else {
+                    None
+                }
+            }),
+    )
+}
+
+/// The identity store's revoke of `id` in [t0, end): a SCIM PatchUser leaving it
+/// inactive, or DeleteUser, undone by a PatchUser leaving it active.
+fn aws_revoke<'a>(
+    trail: &'a [TrailEvent],
+    id: &str,
+    t0: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+) -> Option<&'a TrailEvent> {
     // eventTime has whole seconds: compare from the start of T0's second.
     let from = t0 - Duration::milliseconds(t0.timestamp_subsec_millis() as i64);
-    trail.iter().filter(|e| e.event_time.is_some_and(|t| t >= from) && e.error_code().is_none()).find(|e| {
-        e.target_id() == Some(id)
-            && ((e.event_name == "PatchUser" && e.active_after() == Some(false)) || e.event_name == "DeleteUser")
-    })
+    stuck(
+        trail
+            .iter()
+            .filter(|e| {
+                e.event_time.is_some_and(|t| t >= from && end.is_none_or(|x| t < x)) && e.error_code().is_none()
+            })
+            .filter(|e| e.target_id() == Some(id))
+            .filter_map(|e| match (e.event_name.as_str(), e.active_after()) {
+                ("PatchUser", Some(false)) | ("DeleteUser", _) => Some((true, e)),
+                ("PatchUser", Some(true)) => Some((false, e)),
+                _ => None,
+            }),
+    )
 }
 
 /// Where a trail did not reach far enough back, in words; None when it did.
@@ -327,18 +430,41 @@ pub struct Drawn {
 pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog>) -> Drawn {
     let sla = rules.leaver_sla;
     let mut d = Drawn { subjects: Vec::new(), verdicts: Vec::new(), events: Vec::new(), notes: Vec::new() };
+    // Indexes, once: every leaver looks its accounts up by id.
+    let entra_by_id: BTreeMap<&str, &crate::entra::types::GraphUser> =
+        g.entra_users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut entra_by_okta: BTreeMap<&str, Vec<&crate::entra::types::GraphUser>> = BTreeMap::new();
+    for u in &g.entra_users {
+        if let Some(o) = u.on_premises_immutable_id.as_deref() {
+            entra_by_okta.entry(o).or_default().push(u);
+        }
+    }
+    let aws_by_id: BTreeMap<&str, &crate::aws::types::IcUser> =
+        g.aws_users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut aws_by_okta: BTreeMap<&str, Vec<&crate::aws::types::IcUser>> = BTreeMap::new();
+    for u in &g.aws_users {
+        for (_, x) in &u.external_ids {
+            aws_by_okta.entry(x.as_str()).or_default().push(u);
+        }
+    }
     for l in leavers {
+        if let Some(at) = l.back {
+            d.notes.push(format!(
+                "{} ({}): activated again at {}, {} after the deactivation; judged on the trails up to then",
+                l.key,
+                l.login,
+                crate::report::fmt::time(&at),
+                days(at - l.t0)
+            ));
+        }
         let used = Used { raw, subject: &l.key };
         let app_user = |app: &str| g.app_users.get(app).and_then(|m| m.get(&l.okta_id));
-        let entra_id = app_user(rules.entra_app).and_then(|a| a.external_id.clone()).or_else(|| {
-            g.entra_users
-                .iter()
-                .find(|u| u.on_premises_immutable_id.as_deref() == Some(&l.okta_id))
-                .map(|u| u.id.clone())
-        });
+        let entra_id = app_user(rules.entra_app)
+            .and_then(|a| a.external_id.clone())
+            .or_else(|| entra_by_okta.get(l.okta_id.as_str()).and_then(|v| v.first()).map(|u| u.id.clone()));
         let aws_id = app_user(rules.aws_app)
             .and_then(|a| a.external_id.clone())
-            .or_else(|| g.aws_users.iter().find(|u| u.has_external_id(&l.okta_id)).map(|u| u.id.clone()));
+            .or_else(|| aws_by_okta.get(l.okta_id.as_str()).and_then(|v| v.first()).map(|u| u.id.clone()));
         d.subjects.push(Subject {
             key: l.key.clone(),
             login: l.login.clone(),
@@ -377,12 +503,14 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                 .notes
                 .push(format!("{} ({}): no Entra account found (never assigned to the Entra app)", l.key, l.login)),
             Some(id) => {
-                let account = g.entra_users.iter().find(|u| &u.id == id);
-                let row = entra_revoke(&g.audits, id, l.t0);
+                let account = entra_by_id.get(id.as_str()).copied();
+                let row = entra_revoke(&g.audits, id, l.t0, l.back);
                 if let Some(a) = row {
                     d.events.push(used.audit(a));
                 }
-                let enabled = account.and_then(|u| u.account_enabled) == Some(true);
+                // A leaver who came back (rehired) is judged on the trail up to then; today's
+                // state is theirs again.
+                let enabled = l.back.is_none() && account.and_then(|u| u.account_enabled) == Some(true);
                 let v = if enabled {
                     verdict(
                         l,
@@ -405,7 +533,11 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                     };
                     timed(l, Leg::Entra, at, sla)
                 } else {
-                    let state = if account.is_some() { "disabled now" } else { "gone from the directory now" };
+                    let state = match account.map(|u| u.account_enabled) {
+                        Some(Some(false)) => "disabled now",
+                        Some(_) => "its state now is not shown",
+                        None => "gone from the directory now",
+                    };
                     let why = beyond(
                         g.audits_oldest,
                         l.t0,
@@ -432,12 +564,12 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                 d.notes.push(format!("{} ({}): no AWS account found (never assigned to the AWS app)", l.key, l.login))
             }
             Some(id) => {
-                let user = g.aws_users.iter().find(|u| &u.id == id);
-                let call = aws_revoke(&g.trail, id, l.t0);
+                let user = aws_by_id.get(id.as_str()).copied();
+                let call = aws_revoke(&g.trail, id, l.t0, l.back);
                 if let (Some(e), Some(t)) = (call, call.and_then(|e| e.event_time)) {
                     d.events.push(used.trail(e, t));
                 }
-                let v = if user.is_some_and(|u| u.is_disabled() == Some(false)) {
+                let v = if l.back.is_none() && user.is_some_and(|u| u.is_disabled() == Some(false)) {
                     verdict(
                         l,
                         Leg::Aws,
@@ -475,7 +607,11 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                     };
                     timed(l, Leg::Aws, at, sla)
                 } else {
-                    let state = if user.is_some() { "disabled now" } else { "gone from the identity store now" };
+                    let state = match user.map(|u| u.is_disabled()) {
+                        Some(Some(true)) => "disabled now",
+                        Some(_) => "its state now is not shown",
+                        None => "gone from the identity store now",
+                    };
                     let why = if g.trail.is_empty() {
                         "CloudTrail has no SCIM event at all: Okta's SCIM token may predate CloudTrail's logging of SCIM calls (only tokens rotated since September 2024 are logged)".to_string()
                     } else {
@@ -543,4 +679,29 @@ pub fn fill(record: &mut Record, d: Drawn, excluded: Vec<Excluded>, cov: Vec<Cov
     record.events.dedup_by(|a, b| a.source == b.source && a.id == b.id);
     record.sort();
     record.events.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_revoke_that_counts_is_the_one_after_the_last_re_enable() {
+        // disable, enable (a handover), disable again: the second disable stuck.
+        assert_eq!(stuck([(true, 1), (false, 2), (true, 3), (true, 4)].into_iter()), Some(3));
+        assert_eq!(stuck([(true, 1), (true, 2)].into_iter()), Some(1));
+        assert_eq!(stuck([(true, 1), (false, 2)].into_iter()), None, "enabled again: no revoke stands");
+        assert_eq!(stuck(std::iter::empty::<(bool, i32)>()), None);
+    }
+
+    #[test]
+    fn test_users_are_the_prefix_on_the_test_domain_only() {
+        let t = TestLogin { prefix: "jmlproof-".into(), domain: "test.acme.example".into() };
+        assert!(t.matches("JMLProof-7f3c-01@Test.Acme.Example"));
+        assert!(
+            !t.matches("jmlproof-fan@acme.example"),
+            "a person whose login happens to start so is not test residue"
+        );
+        assert!(!t.matches("jml@test.acme.example"));
+    }
 }

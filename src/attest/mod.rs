@@ -26,7 +26,7 @@ pub struct Settings {
     /// The tenant's "now" (the wall clock for a real tenant, the sandbox's clock for it).
     pub now: DateTime<Utc>,
     pub leaver_sla: Duration,
-    pub test_prefix: Option<String>,
+    pub test_login: Option<legs::TestLogin>,
     pub test_ids: BTreeSet<String>,
     pub sample: Option<(usize, u64)>,
     /// HR's list (`--terminations`), held to `termination_sla`.
@@ -41,7 +41,7 @@ pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog
         entra_app: src.entra_app,
         aws_app: src.aws_app,
         leaver_sla: s.leaver_sla,
-        test_prefix: s.test_prefix.as_deref(),
+        test_login: s.test_login.clone(),
         test_ids: &s.test_ids,
         now: s.now,
     };
@@ -72,6 +72,13 @@ pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog
     if let Some((size, seed)) = s.sample {
         let keys: Vec<String> = record.subjects.iter().map(|x| x.key.clone()).collect();
         record.sample = Some(Sample { size, seed, subjects: sample::draw(&keys, size, seed) });
+    }
+    if s.period.until > s.now {
+        record.notes.push(format!(
+            "the period ends in the future ({}); it is attested up to {}",
+            crate::report::fmt::time(&s.period.until),
+            crate::report::fmt::time(&s.now)
+        ));
     }
     record.finished = Some(Utc::now());
     Ok(record)

@@ -60,6 +60,11 @@ pub async fn gather(s: &Sources<'_>) -> Result<Directory, ApiError> {
     Ok(d)
 }
 
+/// Okta user ids: `00u` and 17 more characters.
+fn okta_shaped(id: &str) -> bool {
+    id.len() == 20 && id.starts_with("00u") && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 fn disabled(status: &str) -> bool {
     matches!(status, "DEPROVISIONED" | "SUSPENDED")
 }
@@ -75,7 +80,11 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
     let mut by_mail: BTreeMap<String, Vec<&User>> = BTreeMap::new();
     for u in &d.okta {
         for m in [u.attr("email"), u.attr("secondEmail")].into_iter().flatten() {
-            by_mail.entry(m.trim().to_lowercase()).or_default().push(u);
+            let list = by_mail.entry(m.trim().to_lowercase()).or_default();
+            // email and secondEmail may be the same address: one person, once.
+            if !list.iter().any(|x| x.id == u.id) {
+                list.push(u);
+            }
         }
     }
     let app_link = |app: &str| -> BTreeMap<String, String> {
@@ -97,7 +106,8 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
         let strong = entra_links
             .get(&u.id)
             .map(|o| (o.clone(), LinkKind::AppUser))
-            .or_else(|| u.on_premises_immutable_id.clone().map(|o| (o, LinkKind::OktaId)));
+            // An immutable id that is not an Okta user id (an AD-synced GUID) links nothing.
+            .or_else(|| u.on_premises_immutable_id.clone().filter(|o| okta_shaped(o)).map(|o| (o, LinkKind::OktaId)));
         let guest = u.user_type.as_deref() == Some("Guest");
         let link = strong.clone().and_then(|(o, k)| owner(&o, k)).or_else(|| {
             // A B2B guest is not Okta's: only its mail can tie it to a person, weakly.
@@ -124,7 +134,8 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
         let enabled = u.account_enabled != Some(false);
         match (&link, &strong) {
             (Some(o), _) => {
-                if o.link != LinkKind::WeakMail {
+                // Two *enabled* accounts for one person are a duplicate; a disabled one is a leftover.
+                if o.link != LinkKind::WeakMail && enabled {
                     owned.entry((Leg::Entra, o.okta_id.clone())).or_default().push((u.id.clone(), name.clone()));
                 }
                 let since = okta.get(o.okta_id.as_str()).and_then(|x| x.status_changed);
@@ -152,7 +163,8 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
                     ];
                     let drift: Vec<String> = pairs
                         .iter()
-                        .filter(|(_, a, b)| lower(*a) != lower(*b))
+                        // A value Entra does not hold (mail of an unlicensed user) is not drift.
+                        .filter(|(_, a, b)| a.is_some() && lower(*a) != lower(*b))
                         .map(|(k, a, b)| format!("{k} {:?} vs Okta {:?}", a.unwrap_or(""), b.unwrap_or("")))
                         .collect();
                     if !drift.is_empty() {
@@ -184,6 +196,11 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
                 .map(|(_, id)| (id.clone(), LinkKind::OktaId))
         });
         let link = strong.clone().and_then(|(o, k)| owner(&o, k)).or_else(|| {
+            // The name alone ties an account only when it carries no ExternalIds at all:
+            // ExternalIds naming a vanished user are not rescued by a namesake.
+            if !u.external_ids.is_empty() {
+                return None;
+            }
             let hit = by_login.get(&name.to_lowercase())?;
             Some(Owner {
                 okta_id: hit.id.clone(),
@@ -214,7 +231,9 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
         }
         match &link {
             Some(o) => {
-                owned.entry((Leg::Aws, o.okta_id.clone())).or_default().push((u.id.clone(), name.clone()));
+                if enabled {
+                    owned.entry((Leg::Aws, o.okta_id.clone())).or_default().push((u.id.clone(), name.clone()));
+                }
                 let since = okta.get(o.okta_id.as_str()).and_then(|x| x.status_changed);
                 if enabled && disabled(&o.status) {
                     let days = since.map(|t| format!(" for {} days", (now - t).num_days())).unwrap_or_default();
@@ -255,7 +274,11 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
         }
     }
     for f in &mut out {
-        if let Some(x) = exceptions.iter().find(|x| x.covers(f.system, &f.account_id, &f.account_name)) {
+        // A live entry wins over an expired one; an entry naming the id over one naming the name.
+        let mut hits: Vec<&Exception> =
+            exceptions.iter().filter(|x| x.covers(f.system, &f.account_id, &f.account_name)).collect();
+        hits.sort_by_key(|x| (!x.accepted(now).live, !x.account.eq_ignore_ascii_case(&f.account_id)));
+        if let Some(x) = hits.first() {
             f.exception = Some(x.accepted(now));
         }
     }
@@ -334,17 +357,17 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-29T00:00:00Z").unwrap().to_utc();
         let d = Directory {
             okta: vec![
-                okta("00u1", "zoe@acme.example", "ACTIVE", "Zoë", "Ångström"),
-                okta("00u2", "lukasz@acme.example", "ACTIVE", "Łukasz", "Żółć"),
+                okta("00u1AAAAAAAAAAAAAAAA", "zoe@acme.example", "ACTIVE", "Zoë", "Ångström"),
+                okta("00u2AAAAAAAAAAAAAAAA", "lukasz@acme.example", "ACTIVE", "Łukasz", "Żółć"),
             ],
             entra: vec![
                 // The rename-without-externalId failure: a second account for Zoë.
-                entra("e1", "00u1", "Zoë", "Ångström", "zoe@acme.example", true),
-                entra("e2", "00u1", "Zoë", "Kowalczyk", "zoe.k@acme.example", true),
+                entra("e1", "00u1AAAAAAAAAAAAAAAA", "Zoë", "Ångström", "zoe@acme.example", true),
+                entra("e2", "00u1AAAAAAAAAAAAAAAA", "Zoë", "Kowalczyk", "zoe.k@acme.example", true),
                 // Łukasz's mapping did not carry his surname.
-                entra("e3", "00u2", "Łukasz", "Zolc", "lukasz@acme.example", true),
+                entra("e3", "00u2AAAAAAAAAAAAAAAA", "Łukasz", "Zolc", "lukasz@acme.example", true),
                 // Names an Okta user that no longer exists, still enabled.
-                entra("e4", "00u9", "Gone", "User", "gone@acme.example", true),
+                entra("e4", "00u9AAAAAAAAAAAAAAAA", "Gone", "User", "gone@acme.example", true),
             ],
             ..Directory::default()
         };
