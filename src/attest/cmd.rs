@@ -13,6 +13,7 @@ use super::{Settings, attest};
 use crate::aws::AwsClient;
 use crate::config::{self, EvidenceConfig};
 use crate::entra::GraphClient;
+use crate::evidence::record::Targets;
 use crate::exit::Outcome;
 use crate::http::Footprint;
 use crate::okta::OktaClient;
@@ -61,10 +62,6 @@ pub fn main(args: AttestArgs) -> anyhow::Result<Outcome> {
     rt.block_on(async move { if args.sandbox { on_sandbox(&args).await } else { on_config(&args).await } })
 }
 
-fn operator() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
-}
-
 fn hr_list(args: &AttestArgs) -> anyhow::Result<Vec<super::terminations::Termination>> {
     match &args.terminations {
         Some(p) => super::terminations::load(p).map_err(anyhow::Error::msg),
@@ -84,7 +81,7 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let c = crate::scenario::cmd::sandbox_clients(&e, &fp, Some(raw.clone())).await?;
     let settings = Settings {
         run_id: crate::scenario::plan::run_id(),
-        operator: operator(),
+        operator: crate::scenario::cmd::operator(),
         period,
         now,
         leaver_sla: Duration::hours(1),
@@ -106,17 +103,11 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let mut record = result?;
     record.footprint = fp.snapshot();
     record.config = serde_json::json!({"sandbox": true, "seed_data": "studio"});
-    record.targets = crate::evidence::record::Targets {
-        okta_org: e.okta_url.clone(),
-        entra_tenant: e.tenant_id.clone(),
-        aws_identity_store: e.identity_store_id.clone(),
-        aws_region: e.aws_region.clone(),
-        okta_entra_app: e.okta_entra_app_id.clone(),
-        okta_aws_app: e.okta_aws_app_id.clone(),
-    };
+    record.targets = Targets::of_sandbox(&e);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
     let defaults = EvidenceConfig::default();
-    finish(args, record, &raw, &out, &defaults, signer.as_ref(), principal)
+    let o = crate::pack::cmd::Output { out: &out, evidence: &defaults, signer: signer.as_ref(), principal };
+    crate::pack::cmd::write_record(&record, &raw, o, (!args.quiet).then(|| summary(&record)))
 }
 
 async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
@@ -137,7 +128,7 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let test_ids = journals.iter().flat_map(|j| j.created()).filter_map(|c| c.okta_id).collect();
     let settings = Settings {
         run_id: crate::scenario::plan::run_id(),
-        operator: operator(),
+        operator: crate::scenario::cmd::operator(),
         period,
         now,
         leaver_sla: Duration::from_std(cfg.sla.leaver.0).unwrap_or(Duration::hours(1)),
@@ -160,41 +151,10 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let mut record = attest(&settings, &sources, Some(&raw)).await?;
     record.footprint = fp.snapshot();
     record.config = serde_json::to_value(&cfg).unwrap_or_default();
-    record.targets = crate::evidence::record::Targets {
-        okta_org: cfg.okta.org_url.to_string(),
-        entra_tenant: cfg.entra.tenant_id.clone(),
-        aws_identity_store: cfg.aws.identity_store_id.clone(),
-        aws_region: cfg.aws.region.clone(),
-        okta_entra_app: cfg.entra.okta_app_id.clone(),
-        okta_aws_app: cfg.aws.okta_app_id.clone(),
-    };
+    record.targets = Targets::of_config(&cfg);
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
-    finish(args, record, &raw, &out, &cfg.evidence, signer.as_ref(), principal)
-}
-
-fn finish(
-    args: &AttestArgs,
-    record: crate::evidence::record::Record,
-    raw: &RawLog,
-    out: &std::path::Path,
-    evidence: &EvidenceConfig,
-    signer: Option<&crate::pack::Signer>,
-    principal: String,
-) -> anyhow::Result<Outcome> {
-    let contents = crate::pack::Contents {
-        raw: raw.pack_files(&record.events),
-        formats: &evidence.formats,
-        templates: evidence.templates.as_deref(),
-        signer,
-        principal,
-    };
-    if !args.quiet {
-        print!("{}", summary(&record));
-    }
-    let written = crate::pack::write(&out.join(crate::scenario::cmd::pack_name(&record)), &record, &contents)?;
-    crate::pack::cmd::announce(&written);
-    println!("evidence: {}", written.dir.display());
-    Ok(crate::exit::of_record(&record))
+    let o = crate::pack::cmd::Output { out: &out, evidence: &cfg.evidence, signer: signer.as_ref(), principal };
+    crate::pack::cmd::write_record(&record, &raw, o, (!args.quiet).then(|| summary(&record)))
 }
 
 /// The terminal summary: leavers, set-apart deactivations, coverage, and the

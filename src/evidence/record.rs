@@ -95,6 +95,32 @@ pub struct Targets {
     pub okta_aws_app: String,
 }
 
+impl Targets {
+    /// The tenants a config points at.
+    pub fn of_config(cfg: &crate::config::Config) -> Targets {
+        Targets {
+            okta_org: cfg.okta.org_url.to_string(),
+            entra_tenant: cfg.entra.tenant_id.clone(),
+            aws_identity_store: cfg.aws.identity_store_id.clone(),
+            aws_region: cfg.aws.region.clone(),
+            okta_entra_app: cfg.entra.okta_app_id.clone(),
+            okta_aws_app: cfg.aws.okta_app_id.clone(),
+        }
+    }
+
+    /// The sandbox's tenants.
+    pub fn of_sandbox(e: &crate::sandbox::Endpoints) -> Targets {
+        Targets {
+            okta_org: e.okta_url.clone(),
+            entra_tenant: e.tenant_id.clone(),
+            aws_identity_store: e.identity_store_id.clone(),
+            aws_region: e.aws_region.clone(),
+            okta_entra_app: e.okta_entra_app_id.clone(),
+            okta_aws_app: e.okta_aws_app_id.clone(),
+        }
+    }
+}
+
 /// SLAs in seconds, as configured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sla {

@@ -90,6 +90,39 @@ pub fn announce(written: &super::Written) {
     }
 }
 
+/// Where and how a command's pack is written.
+pub struct Output<'a> {
+    pub out: &'a Path,
+    pub evidence: &'a EvidenceConfig,
+    pub signer: Option<&'a Signer>,
+    pub principal: String,
+}
+
+/// Writes a read-only command's pack (`attest`, `reconcile`) with its raw responses,
+/// after its terminal summary (None with --quiet), says where, and maps the record to
+/// the outcome.
+pub fn write_record(
+    record: &Record,
+    raw: &crate::raw::RawLog,
+    o: Output,
+    summary: Option<String>,
+) -> anyhow::Result<Outcome> {
+    if let Some(text) = summary {
+        print!("{text}");
+    }
+    let contents = Contents {
+        raw: raw.pack_files(&record.events),
+        formats: &o.evidence.formats,
+        templates: o.evidence.templates.as_deref(),
+        signer: o.signer,
+        principal: o.principal,
+    };
+    let written = super::write(&o.out.join(crate::scenario::cmd::pack_name(record)), record, &contents)?;
+    announce(&written);
+    println!("evidence: {}", written.dir.display());
+    Ok(crate::exit::of_record(record))
+}
+
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// The pack folder.

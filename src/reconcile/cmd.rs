@@ -46,10 +46,6 @@ pub fn main(args: ReconcileArgs) -> anyhow::Result<Outcome> {
     rt.block_on(async move { if args.sandbox { on_sandbox(&args).await } else { on_config(&args).await } })
 }
 
-fn operator() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
-}
-
 fn load_exceptions(path: Option<&std::path::Path>) -> anyhow::Result<Vec<exceptions::Exception>> {
     match path {
         Some(p) => exceptions::load(p).map_err(anyhow::Error::msg),
@@ -73,21 +69,17 @@ async fn on_sandbox(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
         entra_app: &e.okta_entra_app_id,
         aws_app: &e.okta_aws_app_id,
     };
-    let result = reconcile(&sources, &ex, &crate::scenario::plan::run_id(), &operator(), now).await;
+    let result =
+        reconcile(&sources, &ex, &crate::scenario::plan::run_id(), &crate::scenario::cmd::operator(), now).await;
     sb.shutdown().await;
     let (mut record, _) = result?;
     record.footprint = fp.snapshot();
     record.config = serde_json::json!({"sandbox": true, "seed_data": "studio"});
-    record.targets = Targets {
-        okta_org: e.okta_url.clone(),
-        entra_tenant: e.tenant_id.clone(),
-        aws_identity_store: e.identity_store_id.clone(),
-        aws_region: e.aws_region.clone(),
-        okta_entra_app: e.okta_entra_app_id.clone(),
-        okta_aws_app: e.okta_aws_app_id.clone(),
-    };
+    record.targets = Targets::of_sandbox(&e);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
-    finish(args, record, &raw, &out, &EvidenceConfig::default(), signer.as_ref(), principal)
+    let evidence = EvidenceConfig::default();
+    let o = crate::pack::cmd::Output { out: &out, evidence: &evidence, signer: signer.as_ref(), principal };
+    crate::pack::cmd::write_record(&record, &raw, o, (!args.quiet).then(|| summary(&record)))
 }
 
 async fn on_config(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
@@ -107,44 +99,15 @@ async fn on_config(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
         entra_app: &cfg.entra.okta_app_id,
         aws_app: &cfg.aws.okta_app_id,
     };
-    let (mut record, _) = reconcile(&sources, &ex, &crate::scenario::plan::run_id(), &operator(), Utc::now()).await?;
+    let (mut record, _) =
+        reconcile(&sources, &ex, &crate::scenario::plan::run_id(), &crate::scenario::cmd::operator(), Utc::now())
+            .await?;
     record.footprint = fp.snapshot();
     record.config = serde_json::to_value(&cfg).unwrap_or_default();
-    record.targets = Targets {
-        okta_org: cfg.okta.org_url.to_string(),
-        entra_tenant: cfg.entra.tenant_id.clone(),
-        aws_identity_store: cfg.aws.identity_store_id.clone(),
-        aws_region: cfg.aws.region.clone(),
-        okta_entra_app: cfg.entra.okta_app_id.clone(),
-        okta_aws_app: cfg.aws.okta_app_id.clone(),
-    };
+    record.targets = Targets::of_config(&cfg);
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
-    finish(args, record, &raw, &out, &cfg.evidence, signer.as_ref(), principal)
-}
-
-fn finish(
-    args: &ReconcileArgs,
-    record: Record,
-    raw: &RawLog,
-    out: &std::path::Path,
-    evidence: &EvidenceConfig,
-    signer: Option<&crate::pack::Signer>,
-    principal: String,
-) -> anyhow::Result<Outcome> {
-    let contents = crate::pack::Contents {
-        raw: raw.pack_files(&record.events),
-        formats: &evidence.formats,
-        templates: evidence.templates.as_deref(),
-        signer,
-        principal,
-    };
-    if !args.quiet {
-        print!("{}", summary(&record));
-    }
-    let written = crate::pack::write(&out.join(crate::scenario::cmd::pack_name(&record)), &record, &contents)?;
-    crate::pack::cmd::announce(&written);
-    println!("evidence: {}", written.dir.display());
-    Ok(crate::exit::of_record(&record))
+    let o = crate::pack::cmd::Output { out: &out, evidence: &cfg.evidence, signer: signer.as_ref(), principal };
+    crate::pack::cmd::write_record(&record, &raw, o, (!args.quiet).then(|| summary(&record)))
 }
 
 /// Counts per class and system, then every finding that counts.

@@ -196,14 +196,7 @@ pub fn sandbox_settings(e: &sandbox::Endpoints, journal_dir: PathBuf) -> Setting
         mover: true,
         leaver: true,
         journal_dir,
-        targets: Targets {
-            okta_org: e.okta_url.clone(),
-            entra_tenant: e.tenant_id.clone(),
-            aws_identity_store: e.identity_store_id.clone(),
-            aws_region: e.aws_region.clone(),
-            okta_entra_app: e.okta_entra_app_id.clone(),
-            okta_aws_app: e.okta_aws_app_id.clone(),
-        },
+        targets: Targets::of_sandbox(e),
     }
 }
 
@@ -251,14 +244,7 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         mover,
         leaver,
         journal_dir: base.join(".jmlproof/journal"),
-        targets: Targets {
-            okta_org: cfg.okta.org_url.to_string(),
-            entra_tenant: cfg.entra.tenant_id.clone(),
-            aws_identity_store: cfg.aws.identity_store_id.clone(),
-            aws_region: cfg.aws.region.clone(),
-            okta_entra_app: cfg.entra.okta_app_id.clone(),
-            okta_aws_app: cfg.aws.okta_app_id.clone(),
-        },
+        targets: Targets::of_config(&cfg),
     };
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
     let config_json = serde_json::to_value(&cfg).unwrap_or_default();
@@ -286,7 +272,8 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     .await
 }
 
-fn operator() -> String {
+/// Who ran the command, from the environment.
+pub fn operator() -> String {
     std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
