@@ -23,7 +23,9 @@ async fn reconciled(sb: &Sandbox, ex: &[exceptions::Exception]) -> Record {
         entra_app: &e.okta_entra_app_id,
         aws_app: &e.okta_aws_app_id,
     };
-    reconcile(&s, ex, "r1", "test", sb.shared.clock.now()).await.unwrap().0
+    let ids = BTreeSet::new();
+    let residue = jmlproof::reconcile::Residue { login: None, ids: &ids };
+    reconcile(&s, ex, &residue, "r1", "test", sb.shared.clock.now()).await.unwrap().0
 }
 
 fn ids(r: &Record, class: FindingClass, system: Leg) -> BTreeSet<String> {

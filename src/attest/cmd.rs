@@ -20,7 +20,6 @@ use crate::okta::OktaClient;
 use crate::pack::cmd::SigningArgs;
 use crate::raw::RawLog;
 use crate::sandbox::{self, Sandbox, SeedData};
-use crate::scenario::journal::RunJournal;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AttestArgs {
@@ -124,8 +123,7 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let aws = AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?;
     // `run`'s users are test residue: by their login prefix and by the journals.
     let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let journals = RunJournal::read_dir(&base.join(".jmlproof/journal")).unwrap_or_default();
-    let test_ids = journals.iter().flat_map(|j| j.created()).filter_map(|c| c.okta_id).collect();
+    let test_ids = crate::scenario::journal::created_ids(&base.join(".jmlproof/journal"));
     let settings = Settings {
         run_id: crate::scenario::plan::run_id(),
         operator: crate::scenario::cmd::operator(),

@@ -69,8 +69,12 @@ async fn on_sandbox(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
         entra_app: &e.okta_entra_app_id,
         aws_app: &e.okta_aws_app_id,
     };
+    let login = crate::attest::legs::TestLogin { prefix: "jmlproof-".into(), domain: e.domain.clone() };
+    let ids = std::collections::BTreeSet::new();
+    let residue = super::Residue { login: Some(&login), ids: &ids };
     let result =
-        reconcile(&sources, &ex, &crate::scenario::plan::run_id(), &crate::scenario::cmd::operator(), now).await;
+        reconcile(&sources, &ex, &residue, &crate::scenario::plan::run_id(), &crate::scenario::cmd::operator(), now)
+            .await;
     sb.shutdown().await;
     let (mut record, _) = result?;
     record.footprint = fp.snapshot();
@@ -99,9 +103,23 @@ async fn on_config(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
         entra_app: &cfg.entra.okta_app_id,
         aws_app: &cfg.aws.okta_app_id,
     };
-    let (mut record, _) =
-        reconcile(&sources, &ex, &crate::scenario::plan::run_id(), &crate::scenario::cmd::operator(), Utc::now())
-            .await?;
+    // `run`'s users are test residue: by the test login and by the journals.
+    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let ids = crate::scenario::journal::created_ids(&base.join(".jmlproof/journal"));
+    let login = cfg
+        .test
+        .as_ref()
+        .map(|t| crate::attest::legs::TestLogin { prefix: t.login_prefix.clone(), domain: t.domain.clone() });
+    let residue = super::Residue { login: login.as_ref(), ids: &ids };
+    let (mut record, _) = reconcile(
+        &sources,
+        &ex,
+        &residue,
+        &crate::scenario::plan::run_id(),
+        &crate::scenario::cmd::operator(),
+        Utc::now(),
+    )
+    .await?;
     record.footprint = fp.snapshot();
     record.config = serde_json::to_value(&cfg).unwrap_or_default();
     record.targets = Targets::of_config(&cfg);

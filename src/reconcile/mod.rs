@@ -302,9 +302,41 @@ pub fn counts(findings: &[Finding]) -> BTreeMap<(FindingClass, Leg), (usize, usi
     c
 }
 
+/// `run`'s disposable users, never orphans or lingering accounts (shared/DESIGN.md,
+/// "Safety"): by the owner's Okta id in the journals, or by the test login (the
+/// owner's, or the account's own name when the Okta user is gone).
+pub struct Residue<'a> {
+    pub login: Option<&'a crate::attest::legs::TestLogin>,
+    pub ids: &'a BTreeSet<String>,
+}
+
+impl Residue<'_> {
+    pub fn holds(&self, f: &Finding) -> bool {
+        let by_login = |l: &str| self.login.is_some_and(|t| t.matches(l));
+        f.owner.as_ref().is_some_and(|o| self.ids.contains(&o.okta_id) || by_login(&o.login))
+            || by_login(&f.account_name)
+    }
+}
+
+/// Moves the findings on test residue out, and names them in a note.
+pub fn set_apart(record: &mut Record, residue: &Residue) {
+    let (test, kept): (Vec<Finding>, Vec<Finding>) =
+        std::mem::take(&mut record.findings).into_iter().partition(|f| residue.holds(f));
+    record.findings = kept;
+    if !test.is_empty() {
+        let names: BTreeSet<&str> = test.iter().map(|f| f.account_name.as_str()).collect();
+        record.notes.push(format!(
+            "{} finding(s) on accounts of `jmlproof run`'s disposable users set apart as test residue: {}",
+            test.len(),
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
+
 pub async fn reconcile(
     s: &Sources<'_>,
     exceptions: &[Exception],
+    residue: &Residue<'_>,
     run_id: &str,
     operator: &str,
     now: DateTime<Utc>,
@@ -313,6 +345,7 @@ pub async fn reconcile(
     let d = gather(s).await?;
     let mut record = Record::new("reconcile", run_id, operator, started);
     record.findings = findings(&d, (s.entra_app, s.aws_app), exceptions, now);
+    set_apart(&mut record, residue);
     let expired: BTreeSet<&str> = record
         .findings
         .iter()
@@ -350,6 +383,27 @@ mod tests {
         serde_json::from_value(json!({"id": id, "userPrincipalName": mail, "givenName": given, "surname": surname,
             "mail": mail, "accountEnabled": enabled, "onPremisesImmutableId": immutable, "userType": "Member"}))
         .unwrap()
+    }
+
+    #[test]
+    fn run_s_leftover_accounts_are_test_residue_not_findings() {
+        let now = DateTime::parse_from_rfc3339("2026-11-29T00:00:00Z").unwrap().to_utc();
+        let d = Directory {
+            entra: vec![
+                // A disposable user's account, its Okta user deleted by the teardown.
+                entra("e1", "00u7AAAAAAAAAAAAAAAA", "Zoë", "Ångström", "jmlproof-7f3c-01@test.acme.example", true),
+                // A real person's account whose owner is gone: a finding.
+                entra("e2", "00u8AAAAAAAAAAAAAAAA", "Ana", "Núñez", "ana@acme.example", true),
+            ],
+            ..Directory::default()
+        };
+        let mut r = Record::new("reconcile", "x", "y", now);
+        r.findings = findings(&d, ("0oaE", "0oaA"), &[], now);
+        assert_eq!(r.findings.len(), 2);
+        let login = crate::attest::legs::TestLogin { prefix: "jmlproof-".into(), domain: "test.acme.example".into() };
+        set_apart(&mut r, &Residue { login: Some(&login), ids: &BTreeSet::new() });
+        assert_eq!(r.findings.iter().map(|f| f.account_id.as_str()).collect::<Vec<_>>(), ["e2"]);
+        assert!(r.notes[0].contains("jmlproof-7f3c-01@test.acme.example"), "{:?}", r.notes);
     }
 
     #[test]

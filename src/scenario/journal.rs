@@ -246,6 +246,12 @@ impl RunJournal {
     }
 }
 
+/// The Okta ids `run` created, from every journal under `dir` (none when there is no
+/// journal folder): `attest` and `reconcile` set these users apart as test residue.
+pub fn created_ids(dir: &Path) -> std::collections::BTreeSet<String> {
+    RunJournal::read_dir(dir).unwrap_or_default().iter().flat_map(|j| j.created()).filter_map(|c| c.okta_id).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
