@@ -133,9 +133,12 @@ impl RawLog {
     /// The pack's raw/ files: one NDJSON file of responses per system, and
     /// events.ndjson with the body of each event of `events`, line for line, so the
     /// record's hash of event N is the SHA-256 of line N without its newline.
+    /// The responses are moved out as they are written (called once, at the end), so
+    /// a large tenant's responses are not held twice.
     pub fn pack_files(&self, events: &[crate::evidence::record::SourceEvent]) -> crate::pack::Files {
         let mut by_system: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
-        for item in self.snapshot() {
+        let items = std::mem::take(&mut *self.items.lock().unwrap_or_else(PoisonError::into_inner));
+        for item in items {
             let out = by_system.entry(format!("{}.ndjson", item.system)).or_default();
             out.extend(serde_json::to_vec(&item).unwrap_or_default());
             out.push(b'\n');

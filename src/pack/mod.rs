@@ -56,7 +56,19 @@ pub fn record_bytes(record: &Record) -> Result<Vec<u8>, PackError> {
     Ok(bytes)
 }
 
-/// Every file of the pack, in memory, by path; the same inputs give the same bytes.
+/// `raw/` paths with their bytes, borrowed: a large tenant's responses are not copied.
+fn raw_named(raw: &Files) -> Vec<(String, &[u8])> {
+    raw.iter().map(|(p, b)| (format!("raw/{p}"), b.as_slice())).collect()
+}
+
+/// SHA256SUMS over the pack's own files and its raw/ files.
+fn sums_of(files: &Files, raw: &Files) -> String {
+    let raw = raw_named(raw);
+    sums::render(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).chain(raw.iter().map(|(p, b)| (p.as_str(), *b))))
+}
+
+/// Every file of the pack but raw/ (which `Contents` holds), in memory, by path; the
+/// same inputs give the same bytes.
 pub fn build(record: &Record, c: &Contents) -> Result<(Files, Vec<String>), PackError> {
     let run_json = record_bytes(record)?;
     let record_sha = sums::hex_sha256(&run_json);
@@ -69,12 +81,11 @@ pub fn build(record: &Record, c: &Contents) -> Result<(Files, Vec<String>), Pack
     let rendered = report::render(record, &record_sha, &options)?;
     let mut files = vec![("run.json".to_string(), run_json)];
     files.extend(rendered.files);
-    files.extend(c.raw.iter().map(|(p, b)| (format!("raw/{p}"), b.clone())));
     if let Some(s) = c.signer {
         files.push(("allowed_signers".into(), s.allowed_signers_line(&c.principal)?.into_bytes()));
     }
     files.push(("VERIFY.md".into(), verify_md(record, &signing, &record_sha).into_bytes()));
-    let sums_text = sums::render(&files);
+    let sums_text = sums_of(&files, &c.raw);
     if let Some(s) = c.signer {
         files.push(("SHA256SUMS.sig".into(), s.sign(sums_text.as_bytes())?.into_bytes()));
     }
@@ -96,10 +107,9 @@ pub fn preflight(formats: &[Format], templates: Option<&Path>) -> Result<(), Pac
 /// tenant is never lost. `jmlproof render` makes the pack from it later.
 pub fn write_bare(dest: &Path, record: &Record, raw: &Files) -> Result<Written, PackError> {
     let mut files = vec![("run.json".to_string(), record_bytes(record)?)];
-    files.extend(raw.iter().map(|(p, b)| (format!("raw/{p}"), b.clone())));
-    let sums_text = sums::render(&files);
+    let sums_text = sums_of(&files, raw);
     files.push(("SHA256SUMS".into(), sums_text.into_bytes()));
-    place(dest, &files)?;
+    place(dest, &files, raw)?;
     Ok(Written { dir: dest.to_path_buf(), signed_by: None, warnings: Vec::new() })
 }
 
@@ -110,12 +120,13 @@ pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, Pack
         return Err(PackError::Io(format!("{}: already exists; a pack is never overwritten", dest.display())));
     }
     let (files, warnings) = build(record, c)?;
-    place(dest, &files)?;
+    place(dest, &files, &c.raw)?;
     Ok(Written { dir: dest.to_path_buf(), signed_by: c.signer.map(Signer::fingerprint), warnings })
 }
 
-/// Puts files into a new folder `dest` through a temporary sibling and one rename.
-fn place(dest: &Path, files: &Files) -> Result<(), PackError> {
+/// Puts files (and the raw/ files) into a new folder `dest` through a temporary
+/// sibling and one rename.
+fn place(dest: &Path, files: &Files, raw: &Files) -> Result<(), PackError> {
     if dest.exists() {
         return Err(PackError::Io(format!("{}: already exists; a pack is never overwritten", dest.display())));
     }
@@ -127,7 +138,10 @@ fn place(dest: &Path, files: &Files) -> Result<(), PackError> {
     let _ = std::fs::remove_dir_all(&tmp);
     let result = (|| -> Result<(), PackError> {
         std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        for (path, bytes) in files {
+        let raw = raw_named(raw);
+        let all =
+            files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).chain(raw.iter().map(|(p, b)| (p.as_str(), *b)));
+        for (path, bytes) in all {
             let p = tmp.join(path);
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(|e| io(d, e))?;

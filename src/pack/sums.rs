@@ -7,8 +7,8 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-pub fn render(files: &[(String, Vec<u8>)]) -> String {
-    let mut lines: Vec<(&str, String)> = files.iter().map(|(p, b)| (p.as_str(), hex_sha256(b))).collect();
+pub fn render<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut lines: Vec<(&str, String)> = files.into_iter().map(|(p, b)| (p, hex_sha256(b))).collect();
     lines.sort();
     lines.iter().map(|(p, h)| format!("{h}  {p}\n")).collect()
 }
@@ -48,8 +48,8 @@ mod tests {
 
     #[test]
     fn sums_are_sorted_and_parse_back() {
-        let files = vec![("run.json".to_string(), b"{}".to_vec()), ("raw/a.ndjson".to_string(), b"x".to_vec())];
-        let text = render(&files);
+        let files = [("run.json".to_string(), b"{}".to_vec()), ("raw/a.ndjson".to_string(), b"x".to_vec())];
+        let text = render(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
         assert!(text.starts_with(&format!("{}  raw/a.ndjson\n", hex_sha256(b"x"))));
         let parsed = parse(&text).unwrap();
         assert_eq!(parsed[1].2, "run.json");
