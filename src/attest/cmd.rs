@@ -10,13 +10,10 @@ use chrono::{Duration, Utc};
 
 use super::gather::Sources;
 use super::{Settings, attest};
-use crate::aws::AwsClient;
 use crate::config::{self, EvidenceConfig};
-use crate::entra::GraphClient;
 use crate::evidence::record::Targets;
 use crate::exit::Outcome;
 use crate::http::Footprint;
-use crate::okta::OktaClient;
 use crate::pack::cmd::SigningArgs;
 use crate::raw::RawLog;
 use crate::sandbox::{self, Sandbox, SeedData};
@@ -84,7 +81,7 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
         period,
         now,
         leaver_sla: Duration::hours(1),
-        test_login: Some(super::legs::TestLogin { prefix: "jmlproof-".into(), domain: e.domain.clone() }),
+        test_login: Some(super::legs::TestLogin::of_sandbox(&e)),
         test_ids: BTreeSet::new(),
         sample: args.sample.map(|n| (n, args.seed)),
         terminations,
@@ -118,22 +115,17 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let period = super::period::parse(&args.since, &args.until, now).map_err(anyhow::Error::msg)?;
     let fp = Footprint::new();
     let raw = Arc::new(RawLog::default());
-    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?;
-    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), Some(raw.clone()))?;
-    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?;
+    let crate::scenario::cmd::Systems { okta, graph, aws } =
+        crate::scenario::cmd::config_clients(&cfg, &fp, &raw).await?;
     // `run`'s users are test residue: by their login prefix and by the journals.
-    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let test_ids = crate::scenario::journal::created_ids(&base.join(".jmlproof/journal"));
+    let test_ids = crate::scenario::journal::created_ids(&crate::scenario::cmd::journal_dir(&args.config));
     let settings = Settings {
         run_id: crate::scenario::plan::run_id(),
         operator: crate::scenario::cmd::operator(),
         period,
         now,
         leaver_sla: Duration::from_std(cfg.sla.leaver.0).unwrap_or(Duration::hours(1)),
-        test_login: cfg
-            .test
-            .as_ref()
-            .map(|t| super::legs::TestLogin { prefix: t.login_prefix.clone(), domain: t.domain.clone() }),
+        test_login: super::legs::TestLogin::of_config(&cfg),
         test_ids,
         sample: args.sample.map(|n| (n, args.seed)),
         terminations,

@@ -38,6 +38,16 @@ pub struct TestLogin {
 }
 
 impl TestLogin {
+    /// The config's `[test]` names, if it has that section.
+    pub fn of_config(cfg: &crate::config::Config) -> Option<TestLogin> {
+        cfg.test.as_ref().map(|t| TestLogin { prefix: t.login_prefix.clone(), domain: t.domain.clone() })
+    }
+
+    /// The names `run --sandbox` gives its users.
+    pub fn of_sandbox(e: &crate::sandbox::Endpoints) -> TestLogin {
+        TestLogin { prefix: "jmlproof-".into(), domain: e.domain.clone() }
+    }
+
     pub fn matches(&self, login: &str) -> bool {
         let l = login.to_ascii_lowercase();
         l.starts_with(&self.prefix.to_ascii_lowercase())

@@ -8,13 +8,10 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::{Sources, exceptions, reconcile};
-use crate::aws::AwsClient;
 use crate::config::{self, EvidenceConfig};
-use crate::entra::GraphClient;
 use crate::evidence::record::{Record, Targets};
 use crate::exit::Outcome;
 use crate::http::Footprint;
-use crate::okta::OktaClient;
 use crate::pack::cmd::SigningArgs;
 use crate::raw::RawLog;
 use crate::sandbox::{self, Sandbox, SeedData};
@@ -69,7 +66,7 @@ async fn on_sandbox(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
         entra_app: &e.okta_entra_app_id,
         aws_app: &e.okta_aws_app_id,
     };
-    let login = crate::attest::legs::TestLogin { prefix: "jmlproof-".into(), domain: e.domain.clone() };
+    let login = crate::attest::legs::TestLogin::of_sandbox(&e);
     let ids = std::collections::BTreeSet::new();
     let residue = super::Residue { login: Some(&login), ids: &ids };
     let result =
@@ -93,9 +90,8 @@ async fn on_config(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
     crate::pack::preflight(&cfg.evidence.formats, cfg.evidence.templates.as_deref())?;
     let fp = Footprint::new();
     let raw = Arc::new(RawLog::default());
-    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?;
-    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), Some(raw.clone()))?;
-    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?;
+    let crate::scenario::cmd::Systems { okta, graph, aws } =
+        crate::scenario::cmd::config_clients(&cfg, &fp, &raw).await?;
     let sources = Sources {
         okta: &okta,
         graph: &graph,
@@ -104,12 +100,8 @@ async fn on_config(args: &ReconcileArgs) -> anyhow::Result<Outcome> {
         aws_app: &cfg.aws.okta_app_id,
     };
     // `run`'s users are test residue: by the test login and by the journals.
-    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let ids = crate::scenario::journal::created_ids(&base.join(".jmlproof/journal"));
-    let login = cfg
-        .test
-        .as_ref()
-        .map(|t| crate::attest::legs::TestLogin { prefix: t.login_prefix.clone(), domain: t.domain.clone() });
+    let ids = crate::scenario::journal::created_ids(&crate::scenario::cmd::journal_dir(&args.config));
+    let login = crate::attest::legs::TestLogin::of_config(&cfg);
     let residue = super::Residue { login: login.as_ref(), ids: &ids };
     let (mut record, _) = reconcile(
         &sources,

@@ -122,11 +122,28 @@ async fn on_sandbox(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     result
 }
 
-/// The three clients, pointed at a sandbox (static credentials, loopback endpoints).
-pub struct SandboxClients {
+/// The three clients of one command, sharing a footprint and a raw log.
+pub struct Systems {
     pub okta: OktaClient,
     pub graph: GraphClient,
     pub aws: AwsClient,
+}
+
+/// The clients pointed at a sandbox (static credentials, loopback endpoints).
+pub type SandboxClients = Systems;
+
+/// The clients a config describes (its credentials, the AWS SDK's chain).
+pub async fn config_clients(cfg: &config::Config, fp: &Arc<Footprint>, raw: &Arc<RawLog>) -> anyhow::Result<Systems> {
+    Ok(Systems {
+        okta: OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?,
+        graph: GraphClient::from_config(&cfg.entra, fp.clone(), Some(raw.clone()))?,
+        aws: AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?,
+    })
+}
+
+/// Where `run` keeps its journals: `.jmlproof/journal` beside the config file.
+pub fn journal_dir(config_path: &Path) -> PathBuf {
+    config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(".jmlproof/journal")
 }
 
 pub async fn sandbox_clients(
@@ -209,11 +226,8 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
     crate::pack::preflight(&cfg.evidence.formats, cfg.evidence.templates.as_deref())?;
     let fp = Footprint::new();
     let raw = Arc::new(RawLog::default());
-    let okta = OktaClient::from_config(&cfg.okta, fp.clone(), Some(raw.clone()))?;
-    let graph = GraphClient::from_config(&cfg.entra, fp.clone(), Some(raw.clone()))?;
-    let aws = AwsClient::from_config(&cfg.aws, fp.clone(), Some(raw.clone())).await?;
+    let Systems { okta, graph, aws } = config_clients(&cfg, &fp, &raw).await?;
     let (mover, leaver) = phases(args);
-    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let settings = Settings {
         run_id: super::plan::run_id(),
         operator: operator(),
@@ -243,7 +257,7 @@ async fn on_config(args: &RunArgs, stop: &Stop) -> anyhow::Result<Outcome> {
         audit_wait: test.audit_wait.0,
         mover,
         leaver,
-        journal_dir: base.join(".jmlproof/journal"),
+        journal_dir: journal_dir(&args.config),
         targets: Targets::of_config(&cfg),
     };
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());
