@@ -60,6 +60,10 @@ pub struct SandboxArgs {
     /// Studio only: how many current employees (default about 600; benchmarks use 100000).
     #[arg(long)]
     pub people: Option<usize>,
+    /// Studio only: pad the Okta System Log with sign-in events until it holds this
+    /// many events in all (benchmarks use 1000000).
+    #[arg(long)]
+    pub log_events: Option<usize>,
     /// Write a jmlproof.toml pointing at this sandbox.
     #[arg(long)]
     pub write_config: Option<PathBuf>,

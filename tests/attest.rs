@@ -141,8 +141,10 @@ async fn the_studio_leavers_breaches_and_gaps_come_out_exactly() {
     assert!(push.reason.contains("Bad Gateway"), "{push:?}");
 
     // Every event used has its body, hashed as the record says.
-    let bodies = raw.pack_files(&r.events);
-    let lines = &bodies.iter().find(|(n, _)| n == "events.ndjson").unwrap().1;
+    let bodies = raw.pack_files(&r.events).unwrap();
+    let Some(jmlproof::pack::RawFile::Mem(_, lines)) = bodies.iter().find(|f| f.name() == "events.ndjson") else {
+        panic!("events.ndjson is built in memory")
+    };
     let lines: Vec<&[u8]> = lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), r.events.len());
     for (e, line) in r.events.iter().zip(lines) {
@@ -170,6 +172,39 @@ async fn a_period_inside_the_trails_reach_has_no_gap_and_counts_only_its_own_lea
     let got: BTreeSet<&str> = r.subjects.iter().filter_map(|s| s.okta_id.as_deref()).collect();
     assert_eq!(got, want, "a leaver outside the period is not in it, even if its trails are");
     sb.shutdown().await;
+}
+
+/// A real tenant's System Log is mostly sign-ins: 40,000 of them change no verdict,
+/// because attest asks Okta for the lifecycle events alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_noise_in_the_system_log_changes_nothing() {
+    let quiet = common::start_studio(5, 1.0, Some(start())).await;
+    let noisy = Sandbox::start(jmlproof::sandbox::Options {
+        seed: 5,
+        seed_data: jmlproof::sandbox::SeedData::Studio,
+        faults: jmlproof::sandbox::faults::Faults::fast(),
+        start: Some(start()),
+        log_events: Some(40_000),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (len, sign_ins) = {
+        let t = noisy.shared.tenant();
+        let n = t.okta.log.iter().filter(|e| e.event["eventType"] == "user.session.start").count();
+        (t.okta.log.len(), n)
+    };
+    assert!(len >= 40_000 && sign_ins > 15_000, "{len} events, {sign_ins} sign-ins");
+    let now = quiet.shared.clock.now();
+    let period = Period { since: now - Duration::days(60), until: now };
+    let (a, _) = attested(&quiet, period, None).await;
+    let (b, _) = attested(&noisy, period, None).await;
+    assert!(!a.subjects.is_empty());
+    assert_eq!(a.subjects, b.subjects);
+    assert_eq!(a.verdicts, b.verdicts);
+    assert_eq!(a.events, b.events);
+    quiet.shutdown().await;
+    noisy.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

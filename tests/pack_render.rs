@@ -335,7 +335,7 @@ fn one_process_renders_the_same_bytes_twice_and_a_failed_pack_still_keeps_the_re
     let failing = Contents { templates: Some(&t), ..contents };
     assert!(pack::write(&dir.join("pack"), &record, &failing).is_err());
     assert!(!dir.join("pack").exists(), "no half pack");
-    let raw = vec![("okta.ndjson".to_string(), b"{}\n".to_vec())];
+    let raw = vec![pack::RawFile::Mem("okta.ndjson".into(), b"{}\n".to_vec())];
     let bare = pack::write_bare(&dir.join("pack"), &record, &raw).unwrap();
     let sums = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&bare.dir).output().unwrap();
     assert!(sums.status.success(), "{}", shown(&sums));

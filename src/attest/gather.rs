@@ -4,7 +4,7 @@
 //! actually reached. The System Log is read page by page and only the events that
 //! matter are kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -50,6 +50,9 @@ pub struct Gathered {
     /// SCIM calls in CloudTrail from the earliest departure on, oldest first.
     pub trail: Vec<TrailEvent>,
     pub trail_oldest: Option<DateTime<Utc>>,
+    /// Whether CloudTrail holds any SCIM event at all (1) or none (0: a SCIM token that
+    /// predates CloudTrail's logging of SCIM calls).
+    pub trail_seen: usize,
     /// Users deleted in the period without a deactivation in it: their deactivation
     /// before the period, where the System Log has one.
     pub prior_deactivations: BTreeMap<String, DateTime<Utc>>,
@@ -107,7 +110,7 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
     let Some(first) = g.departures.iter().map(|e| e.published).min() else { return Ok(g) };
 
     // Deleted without a deactivation in the period: were they deactivated before it?
-    let deactivated: std::collections::BTreeSet<&str> = g
+    let deactivated: BTreeSet<&str> = g
         .departures
         .iter()
         .filter(|e| e.event_type == DEACTIVATE)
@@ -133,30 +136,61 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
         }
     }
 
+    // Only the period's departed matter: every query and listing below keeps their
+    // records alone as its pages arrive, so a large tenant is never held whole.
+    let departed: BTreeSet<String> =
+        g.departures.iter().filter_map(|e| e.target_of("User").and_then(|t| t.id.clone())).collect();
+    let theirs =
+        |e: &LogEvent| e.target_of("User").and_then(|t| t.id.as_deref()).is_some_and(|id| departed.contains(id));
     let q = LogQuery::bounded(first, now).filter(either(&[ACTIVATE, REACTIVATE]));
-    (g.activations, _) = log_pages(s.okta, &q, |_| true).await?;
+    (g.activations, _) = log_pages(s.okta, &q, theirs).await?;
     let q = LogQuery::bounded(first, now).filter(either(&[PUSH_DEACTIVATE]));
-    (g.pushes, _) = log_pages(s.okta, &q, |_| true).await?;
+    (g.pushes, _) = log_pages(s.okta, &q, theirs).await?;
 
+    let mut downstream: BTreeSet<String> = BTreeSet::new();
     for app in [s.entra_app, s.aws_app] {
-        let users = s.okta.app_users(app).await?;
+        let users = s
+            .okta
+            .app_users_where(app, |u| {
+                u.slim();
+                departed.contains(&u.id)
+            })
+            .await?;
+        downstream.extend(users.iter().filter_map(|u| u.external_id.clone()));
         g.app_users.insert(app.to_string(), users.into_iter().map(|u| (u.id.clone(), u)).collect());
     }
 
-    g.entra_users = s.graph.all_users().await?;
+    g.entra_users = s
+        .graph
+        .all_users_where(|u| downstream.contains(&u.id) || u.carried_ids().any(|o| departed.contains(o)))
+        .await?;
     // Graph's filter has no `or`: one query per activity that can revoke an account.
     for activity in ["Disable account", "Delete user", "Update user", "Enable account"] {
         let q = AuditQuery { since: Some(first), until: Some(now), activity: Some(activity.into()), target_id: None };
-        let rows = s.graph.directory_audits(&q).await?;
-        for r in &rows {
-            g.audits_oldest = Some(g.audits_oldest.map_or(r.activity_date_time, |o| o.min(r.activity_date_time)));
+        // Of "Update user", only rows that flip an account matter; the rest are edits.
+        let (rows, oldest) = s
+            .graph
+            .directory_audits_where(&q, |r| {
+                r.activity_display_name != "Update user"
+                    || r.target_resources
+                        .iter()
+                        .flat_map(|t| &t.modified_properties)
+                        .any(|p| p.display_name.as_deref() == Some("AccountEnabled"))
+            })
+            .await?;
+        if let Some(o) = oldest {
+            g.audits_oldest = Some(g.audits_oldest.map_or(o, |x| x.min(o)));
         }
         g.audits.extend(rows);
     }
     g.audits.sort_by(|a, b| a.activity_date_time.cmp(&b.activity_date_time).then_with(|| a.id.cmp(&b.id)));
 
-    g.aws_users = s.aws.list_users().await?;
-    g.trail = s.aws.scim_events(first, now).await?;
-    g.trail_oldest = g.trail.iter().filter_map(|e| e.event_time).min();
+    g.aws_users = s
+        .aws
+        .list_users_where(|u| downstream.contains(&u.id) || u.external_ids.iter().any(|(_, x)| departed.contains(x)))
+        .await?;
+    // Only user revokes and re-enables matter; group pushes and creates are most of it.
+    let pages = s.aws.scim_user_changes(first, now).await?;
+    (g.trail, g.trail_oldest, g.trail_seen) = (pages.events, pages.oldest, pages.seen);
     Ok(g)
 }

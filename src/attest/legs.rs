@@ -183,7 +183,7 @@ pub fn leavers(g: &Gathered, rules: &Rules, period: &Period) -> (Vec<Leaver>, Ve
     let linked: BTreeSet<&str> = g
         .entra_users
         .iter()
-        .filter_map(|u| u.on_premises_immutable_id.as_deref())
+        .flat_map(|u| u.carried_ids())
         .chain(g.aws_users.iter().flat_map(|u| u.external_ids.iter().map(|(_, id)| id.as_str())))
         .collect();
     let pushed: BTreeSet<&str> = g.pushes.iter().filter_map(user_id).collect();
@@ -445,7 +445,7 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
         g.entra_users.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut entra_by_okta: BTreeMap<&str, Vec<&crate::entra::types::GraphUser>> = BTreeMap::new();
     for u in &g.entra_users {
-        if let Some(o) = u.on_premises_immutable_id.as_deref() {
+        for o in u.carried_ids() {
             entra_by_okta.entry(o).or_default().push(u);
         }
     }
@@ -622,7 +622,7 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                         Some(_) => "its state now is not shown",
                         None => "gone from the identity store now",
                     };
-                    let why = if g.trail.is_empty() {
+                    let why = if g.trail_seen == 0 {
                         "CloudTrail has no SCIM event at all: Okta's SCIM token may predate CloudTrail's logging of SCIM calls (only tokens rotated since September 2024 are logged)".to_string()
                     } else {
                         beyond(g.trail_oldest, l.t0, "CloudTrail's event history (90 days)")

@@ -208,11 +208,17 @@ impl AwsClient {
 
     /// Every user of the identity store, paged to the end.
     pub async fn list_users(&self) -> Result<Vec<IcUser>, ApiError> {
+        self.list_users_where(|_| true).await
+    }
+
+    /// `list_users`, keeping only the users `keep` accepts as pages arrive.
+    pub async fn list_users_where(&self, mut keep: impl FnMut(&IcUser) -> bool) -> Result<Vec<IcUser>, ApiError> {
         let mut out = Vec::new();
         let mut pages =
             self.identitystore.list_users().identity_store_id(&self.store_id).max_results(100).into_paginator().send();
         while let Some(page) = pages.next().await {
-            out.extend(page.map_err(|e| sdk("identitystore.ListUsers", e))?.users().iter().map(|u| ic_user!(u)));
+            let page = page.map_err(|e| sdk("identitystore.ListUsers", e))?;
+            out.extend(page.users().iter().map(|u| ic_user!(u)).filter(|u| keep(u)));
         }
         Ok(out)
     }
@@ -384,13 +390,50 @@ impl AwsClient {
     /// SCIM events (`identitystore-scim.amazonaws.com`) in [start, end], every page,
     /// oldest first, each call paced under LookupEvents' 2 per second.
     pub async fn scim_events(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<TrailEvent>, ApiError> {
+        let pages = self.lookup(LookupAttributeKey::EventSource, SCIM_SOURCE, start, end, None, |_| true).await?;
+        Ok(pages.events)
+    }
+
+    /// The SCIM calls that disable, re-enable or delete users (PatchUser, DeleteUser)
+    /// in [start, end], oldest first, asked by event name so a large tenant's group
+    /// pushes and creates are never fetched at LookupEvents' two calls a second.
+    /// `seen` is 1 when CloudTrail holds any SCIM event at all in the window, else 0.
+    pub async fn scim_user_changes(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<TrailPages, ApiError> {
+        let any = self.lookup(LookupAttributeKey::EventSource, SCIM_SOURCE, start, end, Some(1), |_| true).await?;
+        let mut out = TrailPages { seen: any.seen.min(1), ..TrailPages::default() };
+        for name in ["PatchUser", "DeleteUser"] {
+            let scim = |e: &TrailEvent| e.event["eventSource"].as_str() == Some(SCIM_SOURCE);
+            let pages = self.lookup(LookupAttributeKey::EventName, name, start, end, None, scim).await?;
+            out.oldest = match (out.oldest, pages.events.first().and_then(|e| e.event_time)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            out.events.extend(pages.events);
+        }
+        out.events.sort_by_key(|e| e.event_time);
+        Ok(out)
+    }
+
+    /// One LookupEvents query (one attribute, as the API allows), every page, or only
+    /// the first with `limit`; the events `keep` accepts, oldest first, with how many
+    /// there were in all and the oldest one's time.
+    async fn lookup(
+        &self,
+        key: LookupAttributeKey,
+        value: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        limit: Option<i32>,
+        mut keep: impl FnMut(&TrailEvent) -> bool,
+    ) -> Result<TrailPages, ApiError> {
         let attr = LookupAttribute::builder()
-            .attribute_key(LookupAttributeKey::EventSource)
-            .attribute_value("identitystore-scim.amazonaws.com")
+            .attribute_key(key)
+            .attribute_value(value)
             .build()
             .map_err(|e| ApiError::Setup { system: System::Aws, detail: e.to_string() })?;
         let op = "cloudtrail.LookupEvents";
         let mut out = Vec::new();
+        let (mut seen, mut oldest) = (0usize, None::<DateTime<Utc>>);
         let mut token: Option<String> = None;
         loop {
             self.lookups.admit().await;
@@ -402,7 +445,7 @@ impl AwsClient {
                 .end_time(aws_smithy_types::DateTime::from_secs(
                     end.timestamp() + i64::from(end.timestamp_subsec_nanos() > 0),
                 ))
-                .max_results(50)
+                .max_results(limit.unwrap_or(50))
                 .set_next_token(token.take())
                 .send()
                 .await
@@ -416,16 +459,23 @@ impl AwsClient {
                     })?,
                     None => serde_json::Value::Null,
                 };
-                out.push(TrailEvent {
+                let e = TrailEvent {
                     event_id: e.event_id().unwrap_or("").into(),
                     event_name: e.event_name().unwrap_or("").into(),
                     event_time: time(e.event_time()),
                     username: e.username().map(str::to_string),
                     event,
-                });
+                };
+                seen += 1;
+                if let Some(t) = e.event_time {
+                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                }
+                if keep(&e) {
+                    out.push(e);
+                }
             }
             token = page.next_token().map(str::to_string);
-            if token.is_none() {
+            if token.is_none() || limit.is_some() {
                 break;
             }
         }
@@ -433,8 +483,21 @@ impl AwsClient {
         // time keeps same-second events in the order CloudTrail gave them.
         out.reverse();
         out.sort_by_key(|e| e.event_time);
-        Ok(out)
+        Ok(TrailPages { events: out, seen, oldest })
     }
+}
+
+const SCIM_SOURCE: &str = "identitystore-scim.amazonaws.com";
+
+/// What a CloudTrail lookup kept, and what it saw.
+#[derive(Debug, Default)]
+pub struct TrailPages {
+    /// The kept events, oldest first.
+    pub events: Vec<TrailEvent>,
+    /// How many events the lookup returned in all.
+    pub seen: usize,
+    /// The oldest event returned.
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 impl Debug for AwsClient {

@@ -254,9 +254,32 @@ impl GraphClient {
 
     /// Every user of the tenant, 999 per page.
     pub async fn all_users(&self) -> Result<Vec<GraphUser>, ApiError> {
-        let items =
-            self.collect(self.url("users", &[("$select", USER_SELECT), ("$top", "999")])?, "/users", false).await?;
-        items.into_iter().map(|v| Self::parse("/users", v)).collect()
+        self.all_users_where(|_| true).await
+    }
+
+    /// `all_users`, keeping (and perhaps trimming) users as pages arrive, so a large
+    /// tenant is never held whole.
+    pub async fn all_users_where(
+        &self,
+        mut keep: impl FnMut(&mut GraphUser) -> bool,
+    ) -> Result<Vec<GraphUser>, ApiError> {
+        let label = "/users";
+        let mut next = Some(self.url("users", &[("$select", USER_SELECT), ("$top", "999")])?);
+        let mut out = Vec::new();
+        while let Some(url) = next {
+            let mut page = self.get_json(url, label, false).await?;
+            next = self.next_link(label, &page)?;
+            let Some(Value::Array(items)) = page.get_mut("value").map(Value::take) else {
+                return Err(malformed(label, "no value array".into()));
+            };
+            for v in items {
+                let mut u: GraphUser = Self::parse(label, v)?;
+                if keep(&mut u) {
+                    out.push(u);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Many users by id in `$batch` calls of 20. A request throttled inside a batch is
@@ -408,24 +431,41 @@ impl GraphClient {
     /// Directory audits matching the query, every page, oldest first. Each call waits
     /// its turn in the 5-per-10-seconds budget.
     pub async fn directory_audits(&self, query: &AuditQuery) -> Result<Vec<DirectoryAudit>, ApiError> {
+        Ok(self.directory_audits_where(query, |_| true).await?.0)
+    }
+
+    /// `directory_audits`, keeping only the rows `keep` accepts as pages arrive (a large
+    /// tenant's "Update user" rows are mostly profile edits), with the oldest
+    /// `activityDateTime` among all rows returned: how far back the log reached.
+    pub async fn directory_audits_where(
+        &self,
+        query: &AuditQuery,
+        mut keep: impl FnMut(&DirectoryAudit) -> bool,
+    ) -> Result<(Vec<DirectoryAudit>, Option<DateTime<Utc>>), ApiError> {
         let label = "/auditLogs/directoryAudits";
         let filter = query.filter();
         let q: Vec<(&str, &str)> = filter.as_deref().map(|f| vec![("$filter", f)]).unwrap_or_default();
         let mut next = Some(self.url("auditLogs/directoryAudits", &q)?);
         let mut out = Vec::new();
+        let mut oldest: Option<DateTime<Utc>> = None;
         while let Some(url) = next {
             self.audits.admit().await;
-            let page = self.get_json(url, label, false).await?;
-            for v in page["value"].as_array().ok_or_else(|| malformed(label, "no value array".into()))? {
-                out.push(
-                    DirectoryAudit::from_value(v.clone())
-                        .map_err(|e| malformed(label, format!("an audit row does not parse: {e}")))?,
-                );
-            }
+            let mut page = self.get_json(url, label, false).await?;
             next = self.next_link(label, &page)?;
+            let Some(Value::Array(rows)) = page.get_mut("value").map(Value::take) else {
+                return Err(malformed(label, "no value array".into()));
+            };
+            for v in rows {
+                let row = DirectoryAudit::from_value(v)
+                    .map_err(|e| malformed(label, format!("an audit row does not parse: {e}")))?;
+                oldest = Some(oldest.map_or(row.activity_date_time, |o| o.min(row.activity_date_time)));
+                if keep(&row) {
+                    out.push(row);
+                }
+            }
         }
         // Graph returns newest first, but that is not a contract: order here.
         out.sort_by(|a, b| a.activity_date_time.cmp(&b.activity_date_time).then_with(|| a.id.cmp(&b.id)));
-        Ok(out)
+        Ok((out, oldest))
     }
 }

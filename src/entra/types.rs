@@ -43,6 +43,17 @@ pub struct GraphUser {
     pub other: Map<String, Value>,
 }
 
+impl GraphUser {
+    /// The ids this account carries that may be an Okta user id: Okta's Entra
+    /// provisioning writes the Okta id to onPremisesImmutableId or, by mapping, to
+    /// employeeId. Callers check the shape or look the id up; a rename changes neither.
+    pub fn carried_ids(&self) -> impl Iterator<Item = &str> {
+        let immutable = self.on_premises_immutable_id.as_deref();
+        let employee = self.employee_id.as_deref().filter(|e| Some(*e) != immutable);
+        [immutable, employee].into_iter().flatten()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphGroup {

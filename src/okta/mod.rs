@@ -216,12 +216,26 @@ impl OktaClient {
 
     /// Every item of a paged list, following `next` to the end.
     async fn all<T: serde::de::DeserializeOwned>(&self, url: Url, label: &str) -> Result<Vec<T>, ApiError> {
+        self.all_where(url, label, |_| true).await
+    }
+
+    /// Every page, keeping the items `keep` accepts (it may also trim them) as each
+    /// page arrives, so a large tenant's listing is never held whole.
+    async fn all_where<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+        label: &str,
+        mut keep: impl FnMut(&mut T) -> bool,
+    ) -> Result<Vec<T>, ApiError> {
         let mut out = Vec::new();
         let mut next = Some(url);
         while let Some(u) = next {
             let (items, n) = self.page(u, label).await?;
             for v in items {
-                out.push(Self::parse(label, "GET", v)?);
+                let mut item = Self::parse(label, "GET", v)?;
+                if keep(&mut item) {
+                    out.push(item);
+                }
             }
             next = n;
         }
@@ -294,7 +308,17 @@ impl OktaClient {
 
     /// `search=` (includes DEPROVISIONED users), paged to the end.
     pub async fn search_users(&self, expression: &str) -> Result<Vec<User>, ApiError> {
-        self.all(self.url_with("/api/v1/users", &[("search", expression), ("limit", "200")])?, "/api/v1/users").await
+        self.search_users_where(expression, |_| true).await
+    }
+
+    /// `search_users`, keeping (and perhaps trimming) users as pages arrive.
+    pub async fn search_users_where(
+        &self,
+        expression: &str,
+        keep: impl FnMut(&mut User) -> bool,
+    ) -> Result<Vec<User>, ApiError> {
+        let url = self.url_with("/api/v1/users", &[("search", expression), ("limit", "200")])?;
+        self.all_where(url, "/api/v1/users", keep).await
     }
 
     pub async fn find_by_login(&self, login: &str) -> Result<Option<User>, ApiError> {
@@ -357,11 +381,17 @@ impl OktaClient {
 
     /// Every app user of an app: what Okta recorded of each push (externalId, userName, syncState).
     pub async fn app_users(&self, app_id: &str) -> Result<Vec<AppUser>, ApiError> {
-        self.all(
-            self.url_with(&format!("/api/v1/apps/{}/users", percent(app_id)), &[("limit", "500")])?,
-            "/api/v1/apps/{id}/users",
-        )
-        .await
+        self.app_users_where(app_id, |_| true).await
+    }
+
+    /// `app_users`, keeping (and perhaps trimming) app users as pages arrive.
+    pub async fn app_users_where(
+        &self,
+        app_id: &str,
+        keep: impl FnMut(&mut AppUser) -> bool,
+    ) -> Result<Vec<AppUser>, ApiError> {
+        let url = self.url_with(&format!("/api/v1/apps/{}/users", percent(app_id)), &[("limit", "500")])?;
+        self.all_where(url, "/api/v1/apps/{id}/users", keep).await
     }
 
     /// The user's assignment to an app, or `None` when it has none. Okta answers E0000007

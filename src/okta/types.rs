@@ -24,6 +24,12 @@ pub struct User {
 }
 
 impl User {
+    /// Drops the fields jmlproof does not name (`_links`, credentials, …): for bulk
+    /// listings, whose raw responses (raw/okta.ndjson) keep them as evidence.
+    pub fn slim(&mut self) {
+        self.other = Map::new();
+    }
+
     pub fn attr(&self, key: &str) -> Option<&str> {
         self.profile.get(key).and_then(Value::as_str)
     }
@@ -85,6 +91,14 @@ pub struct AppUser {
     pub credentials: Option<AppUserCredentials>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
+}
+
+impl AppUser {
+    /// Drops the fields jmlproof does not name (the app profile, `_links`): for bulk
+    /// listings, whose raw responses keep them as evidence.
+    pub fn slim(&mut self) {
+        self.other = Map::new();
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -111,7 +111,7 @@ pub fn write_record(
         print!("{text}");
     }
     let contents = Contents {
-        raw: raw.pack_files(&record.events),
+        raw: raw.pack_files(&record.events)?,
         formats: &o.evidence.formats,
         templates: o.evidence.templates.as_deref(),
         signer: o.signer,
@@ -183,8 +183,9 @@ pub fn parse_formats(list: &[String]) -> anyhow::Result<Vec<Format>> {
         .collect()
 }
 
-/// The raw/ files of a pack folder, for carrying them into a re-rendered pack.
-pub fn read_raw(dir: &Path) -> anyhow::Result<super::Files> {
+/// The raw/ files of a pack folder, for carrying them into a re-rendered pack
+/// (streamed from where they are when the pack is written, not read here).
+pub fn read_raw(dir: &Path) -> anyhow::Result<Vec<super::RawFile>> {
     let mut out = Vec::new();
     if !dir.is_dir() {
         return Ok(out);
@@ -198,7 +199,7 @@ pub fn read_raw(dir: &Path) -> anyhow::Result<super::Files> {
     names.sort();
     for n in names {
         let p = dir.join(&n);
-        out.push((n, std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?));
+        out.push(super::RawFile::Disk(n, p));
     }
     Ok(out)
 }

@@ -31,10 +31,28 @@ pub enum PackError {
 /// Files by path inside the pack.
 pub type Files = Vec<(String, Vec<u8>)>;
 
+/// A file under raw/, already in its final form: in memory, or on disk (the raw
+/// log's spool, the raw/ of a pack being re-rendered) and then streamed, never read
+/// whole, so a large tenant's responses need not fit in memory.
+#[derive(Debug, Clone)]
+pub enum RawFile {
+    Mem(String, Vec<u8>),
+    Disk(String, PathBuf),
+}
+
+impl RawFile {
+    /// The path inside raw/.
+    pub fn name(&self) -> &str {
+        match self {
+            RawFile::Mem(n, _) | RawFile::Disk(n, _) => n,
+        }
+    }
+}
+
 /// What goes into a pack besides the record.
 pub struct Contents<'a> {
-    /// Files under raw/ (path inside raw/, bytes), already in their final form.
-    pub raw: Files,
+    /// Files under raw/.
+    pub raw: Vec<RawFile>,
     pub formats: &'a [Format],
     pub templates: Option<&'a Path>,
     pub signer: Option<&'a Signer>,
@@ -56,27 +74,48 @@ pub fn record_bytes(record: &Record) -> Result<Vec<u8>, PackError> {
     Ok(bytes)
 }
 
-/// `raw/` paths with their bytes, borrowed: a large tenant's responses are not copied.
-fn raw_named(raw: &Files) -> Vec<(String, &[u8])> {
-    raw.iter().map(|(p, b)| (format!("raw/{p}"), b.as_slice())).collect()
+/// SHA256SUMS over the pack's own files and the raw/ files' hashes (`raw/<name>`, hex).
+fn sums_of(files: &Files, raw: &[(String, String)]) -> String {
+    sums::render_hashed(
+        files
+            .iter()
+            .map(|(p, b)| (p.clone(), sums::hex_sha256(b)))
+            .chain(raw.iter().map(|(p, h)| (p.clone(), h.clone()))),
+    )
 }
 
-/// SHA256SUMS over the pack's own files and its raw/ files.
-fn sums_of(files: &Files, raw: &Files) -> String {
-    let raw = raw_named(raw);
-    sums::render(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).chain(raw.iter().map(|(p, b)| (p.as_str(), *b))))
+/// The raw/ files' hashes, read from where they are (in memory, or streamed from disk).
+fn raw_hashes(raw: &[RawFile]) -> Result<Vec<(String, String)>, PackError> {
+    raw.iter()
+        .map(|f| {
+            let hash = match f {
+                RawFile::Mem(_, b) => sums::hex_sha256(b),
+                RawFile::Disk(_, p) => {
+                    let file = std::fs::File::open(p).map_err(|e| PackError::Io(format!("{}: {e}", p.display())))?;
+                    sums::hash_reader(file, std::io::sink())
+                        .map_err(|e| PackError::Io(format!("{}: {e}", p.display())))?
+                }
+            };
+            Ok((format!("raw/{}", f.name()), hash))
+        })
+        .collect()
 }
 
 /// Every file of the pack but raw/ (which `Contents` holds), in memory, by path; the
 /// same inputs give the same bytes.
 pub fn build(record: &Record, c: &Contents) -> Result<(Files, Vec<String>), PackError> {
+    build_with(record, c, &raw_hashes(&c.raw)?)
+}
+
+/// `build`, with the raw/ files' hashes already known (taken as they were written).
+fn build_with(record: &Record, c: &Contents, raw_sums: &[(String, String)]) -> Result<(Files, Vec<String>), PackError> {
     let run_json = record_bytes(record)?;
     let record_sha = sums::hex_sha256(&run_json);
     let signing = match c.signer {
         Some(s) => Signing { signed: true, principal: c.principal.clone(), fingerprint: s.fingerprint() },
         None => Signing { signed: false, principal: c.principal.clone(), fingerprint: String::new() },
     };
-    let raw_events = c.raw.iter().any(|(p, _)| p == "events.ndjson");
+    let raw_events = c.raw.iter().any(|f| f.name() == "events.ndjson");
     let options = report::Options { formats: c.formats, templates: c.templates, signing: signing.clone(), raw_events };
     let rendered = report::render(record, &record_sha, &options)?;
     let mut files = vec![("run.json".to_string(), run_json)];
@@ -85,7 +124,7 @@ pub fn build(record: &Record, c: &Contents) -> Result<(Files, Vec<String>), Pack
         files.push(("allowed_signers".into(), s.allowed_signers_line(&c.principal)?.into_bytes()));
     }
     files.push(("VERIFY.md".into(), verify_md(record, &signing, &record_sha).into_bytes()));
-    let sums_text = sums_of(&files, &c.raw);
+    let sums_text = sums_of(&files, raw_sums);
     if let Some(s) = c.signer {
         files.push(("SHA256SUMS.sig".into(), s.sign(sums_text.as_bytes())?.into_bytes()));
     }
@@ -105,28 +144,33 @@ pub fn preflight(formats: &[Format], templates: Option<&Path>) -> Result<(), Pac
 /// The last resort when the pack cannot be written after a run: the record and the
 /// raw responses alone, with their SHA256SUMS, so the evidence of a run that touched a
 /// tenant is never lost. `jmlproof render` makes the pack from it later.
-pub fn write_bare(dest: &Path, record: &Record, raw: &Files) -> Result<Written, PackError> {
-    let mut files = vec![("run.json".to_string(), record_bytes(record)?)];
-    let sums_text = sums_of(&files, raw);
-    files.push(("SHA256SUMS".into(), sums_text.into_bytes()));
-    place(dest, &files, raw)?;
+pub fn write_bare(dest: &Path, record: &Record, raw: &[RawFile]) -> Result<Written, PackError> {
+    let run_json = record_bytes(record)?;
+    place(dest, raw, |raw_sums| {
+        let mut files = vec![("run.json".to_string(), run_json)];
+        let sums_text = sums_of(&files, raw_sums);
+        files.push(("SHA256SUMS".into(), sums_text.into_bytes()));
+        Ok((files, Vec::new()))
+    })?;
     Ok(Written { dir: dest.to_path_buf(), signed_by: None, warnings: Vec::new() })
 }
 
 /// Writes the pack as `dest`, which must not exist: into a temporary sibling first,
 /// every file synced, then one rename.
 pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, PackError> {
-    if dest.exists() {
-        return Err(PackError::Io(format!("{}: already exists; a pack is never overwritten", dest.display())));
-    }
-    let (files, warnings) = build(record, c)?;
-    place(dest, &files, &c.raw)?;
+    let warnings = place(dest, &c.raw, |raw_sums| build_with(record, c, raw_sums))?;
     Ok(Written { dir: dest.to_path_buf(), signed_by: c.signer.map(Signer::fingerprint), warnings })
 }
 
-/// Puts files (and the raw/ files) into a new folder `dest` through a temporary
-/// sibling and one rename.
-fn place(dest: &Path, files: &Files, raw: &Files) -> Result<(), PackError> {
+/// Makes a new folder `dest` through a temporary sibling and one rename: the raw/
+/// files are copied in first, hashed as they are written (so SHA256SUMS holds the
+/// hash of exactly what is in the pack), then `files` (given those hashes) makes the
+/// rest.
+fn place(
+    dest: &Path,
+    raw: &[RawFile],
+    files: impl FnOnce(&[(String, String)]) -> Result<(Files, Vec<String>), PackError>,
+) -> Result<Vec<String>, PackError> {
     if dest.exists() {
         return Err(PackError::Io(format!("{}: already exists; a pack is never overwritten", dest.display())));
     }
@@ -136,17 +180,36 @@ fn place(dest: &Path, files: &Files, raw: &Files) -> Result<(), PackError> {
     let name = dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "pack".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let result = (|| -> Result<(), PackError> {
+    let result = (|| -> Result<Vec<String>, PackError> {
         std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        let raw = raw_named(raw);
-        let all =
-            files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).chain(raw.iter().map(|(p, b)| (p.as_str(), *b)));
-        for (path, bytes) in all {
+        let create = |path: &str| -> Result<(PathBuf, std::fs::File), PackError> {
             let p = tmp.join(path);
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
             }
-            let mut f = std::fs::File::create(&p).map_err(|e| io(&p, e))?;
+            let f = std::fs::File::create(&p).map_err(|e| io(&p, e))?;
+            Ok((p, f))
+        };
+        let mut raw_sums = Vec::new();
+        for r in raw {
+            let path = format!("raw/{}", r.name());
+            let (p, mut f) = create(&path)?;
+            let hash = match r {
+                RawFile::Mem(_, bytes) => {
+                    std::io::Write::write_all(&mut f, bytes).map_err(|e| io(&p, e))?;
+                    sums::hex_sha256(bytes)
+                }
+                RawFile::Disk(_, from) => {
+                    let src = std::fs::File::open(from).map_err(|e| io(from, e))?;
+                    sums::hash_reader(src, &mut f).map_err(|e| io(&p, e))?
+                }
+            };
+            f.sync_all().map_err(|e| io(&p, e))?;
+            raw_sums.push((path, hash));
+        }
+        let (files, warnings) = files(&raw_sums)?;
+        for (path, bytes) in &files {
+            let (p, mut f) = create(path)?;
             std::io::Write::write_all(&mut f, bytes).map_err(|e| io(&p, e))?;
             f.sync_all().map_err(|e| io(&p, e))?;
         }
@@ -160,7 +223,7 @@ fn place(dest: &Path, files: &Files, raw: &Files) -> Result<(), PackError> {
         if let Ok(d) = std::fs::File::open(parent) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(warnings)
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);

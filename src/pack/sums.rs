@@ -7,8 +7,32 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Copies `from` into `to`, returning the SHA-256 of what was copied: a file is
+/// hashed as it is written, never held whole.
+pub fn hash_reader(mut from: impl std::io::Read, mut to: impl std::io::Write) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
+    }
+    to.flush()?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
 pub fn render<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut lines: Vec<(&str, String)> = files.into_iter().map(|(p, b)| (p, hex_sha256(b))).collect();
+    render_hashed(files.into_iter().map(|(p, b)| (p.to_string(), hex_sha256(b))))
+}
+
+/// SHA256SUMS from (path, hex hash) pairs.
+pub fn render_hashed(files: impl IntoIterator<Item = (String, String)>) -> String {
+    let mut lines: Vec<(String, String)> = files.into_iter().collect();
     lines.sort();
     lines.iter().map(|(p, h)| format!("{h}  {p}\n")).collect()
 }

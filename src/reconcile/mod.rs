@@ -43,9 +43,25 @@ pub struct Directory {
 }
 
 pub async fn gather(s: &Sources<'_>) -> Result<Directory, ApiError> {
-    let mut d = Directory { okta: s.okta.search_users(ALL_STATUSES).await?, ..Directory::default() };
+    // Every account is needed here; only the fields jmlproof names are kept in memory
+    // (raw/ holds the responses whole).
+    let okta = s
+        .okta
+        .search_users_where(ALL_STATUSES, |u| {
+            u.slim();
+            true
+        })
+        .await?;
+    let mut d = Directory { okta, ..Directory::default() };
     for app in [s.entra_app, s.aws_app] {
-        d.app_users.insert(app.to_string(), s.okta.app_users(app).await?);
+        let users = s
+            .okta
+            .app_users_where(app, |u| {
+                u.slim();
+                true
+            })
+            .await?;
+        d.app_users.insert(app.to_string(), users);
     }
     d.entra = s.graph.all_users().await?;
     d.aws = s.aws.list_users().await?;
@@ -106,8 +122,8 @@ pub fn findings(d: &Directory, apps: (&str, &str), exceptions: &[Exception], now
         let strong = entra_links
             .get(&u.id)
             .map(|o| (o.clone(), LinkKind::AppUser))
-            // An immutable id that is not an Okta user id (an AD-synced GUID) links nothing.
-            .or_else(|| u.on_premises_immutable_id.clone().filter(|o| okta_shaped(o)).map(|o| (o, LinkKind::OktaId)));
+            // An id that is not an Okta user id (an AD-synced GUID, an HR number) links nothing.
+            .or_else(|| u.carried_ids().find(|o| okta_shaped(o)).map(|o| (o.to_string(), LinkKind::OktaId)));
         let guest = u.user_type.as_deref() == Some("Guest");
         let link = strong.clone().and_then(|(o, k)| owner(&o, k)).or_else(|| {
             // A B2B guest is not Okta's: only its mail can tie it to a person, weakly.

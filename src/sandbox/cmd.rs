@@ -33,6 +33,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
             port: args.port,
             start: None,
             people: args.people,
+            log_events: args.log_events,
         })
         .await?;
         if let Some(path) = &args.write_config {

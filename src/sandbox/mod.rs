@@ -49,6 +49,9 @@ pub struct Options {
     /// Studio only: how many current employees (default about 600). Benchmarks use
     /// 100,000 to measure the tool on a large tenant.
     pub people: Option<usize>,
+    /// Studio only: System Log size to pad to with sign-in events (a large tenant's
+    /// log is mostly sign-ins, which `attest` must page past, not read).
+    pub log_events: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,7 @@ impl Default for Options {
             port: None,
             start: None,
             people: None,
+            log_events: None,
         }
     }
 }
@@ -173,7 +177,14 @@ impl Sandbox {
         let (tenant, planted) = match opts.seed_data {
             SeedData::Empty => (seed::empty(&mut rng, &id, start, session), None),
             SeedData::Studio => {
-                let (t, p) = studio::build(&mut rng, &id, start, &opts.faults, opts.seed, opts.people);
+                let (t, p) = studio::build(
+                    &mut rng,
+                    &id,
+                    start,
+                    &opts.faults,
+                    opts.seed,
+                    studio::Size { people: opts.people, log_events: opts.log_events },
+                );
                 (t, Some(p))
             }
         };

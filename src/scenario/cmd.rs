@@ -323,7 +323,15 @@ async fn execute(
         audit_wait_secs: s.audit_wait.as_secs(),
         termination_secs: 0,
     };
-    let raw = c.raw.map(|r| r.pack_files(&record.events)).unwrap_or_default();
+    let dest = o.out.join(pack_name(&record));
+    let raw = match c.raw.map(|r| r.pack_files(&record.events)).transpose() {
+        Ok(raw) => raw.unwrap_or_default(),
+        Err(e) => {
+            // The run touched a tenant: the record is kept even when its raw log is not.
+            let bare = crate::pack::write_bare(&dest, &record, &[])?;
+            bail!("{e}; run.json alone was saved to {}", bare.dir.display());
+        }
+    };
     let contents = crate::pack::Contents {
         raw,
         formats: o.formats,
@@ -334,7 +342,6 @@ async fn execute(
     if !o.quiet {
         print!("{}", super::summary::render(&record));
     }
-    let dest = o.out.join(pack_name(&record));
     let written = match crate::pack::write(&dest, &record, &contents) {
         Ok(w) => w,
         Err(e) => {

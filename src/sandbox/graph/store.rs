@@ -347,9 +347,10 @@ impl Entra {
         if !changed {
             return true;
         }
-        let g = g.clone();
+        // The group's id and name, not the group: its members are the whole department.
         let gid = json!(g.id).to_string();
         let gname = json!(g.display_name).to_string();
+        let group_id = g.id.clone();
         let (old, new) = if add {
             (Value::Null, (gid, gname))
         } else {
@@ -370,7 +371,7 @@ impl Entra {
         };
         let targets = vec![
             Self::user_target(&u, props),
-            json!({"id": g.id, "displayName": null, "type": "Group", "userPrincipalName": null, "groupType": "unknownFutureValue", "modifiedProperties": []}),
+            json!({"id": group_id, "displayName": null, "type": "Group", "userPrincipalName": null, "groupType": "unknownFutureValue", "modifiedProperties": []}),
         ];
         let corr = rng.guid();
         let (activity, op) =

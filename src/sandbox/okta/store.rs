@@ -160,6 +160,8 @@ fn event_meta(event_type: &str) -> (&'static str, &'static str) {
         }
         "user.account.update_profile" => ("core.user.config.profile_update.success", "Update user profile for Okta"),
         "user.session.clear" => ("core.user_auth.session_clear", "Clear user session"),
+        "user.session.start" => ("core.user_auth.login_success", "User login to Okta"),
+        "user.authentication.sso" => ("app.auth.sso", "User single sign on to app"),
         "group.user_membership.add" => ("core.user_group_member.user_add", "Add user to group membership"),
         "group.user_membership.remove" => ("core.user_group_member.user_remove", "Remove user from group membership"),
         "application.user_membership.add" => {
@@ -392,16 +394,9 @@ impl Okta {
             return vec![];
         }
         group.last_membership_updated = now;
-        let (group, user) = (group.clone(), user.clone());
-        self.log(
-            rng,
-            now,
-            "group.user_membership.add",
-            tx,
-            vec![Self::user_target(&user), Self::group_target(&group)],
-            "SUCCESS",
-            None,
-        );
+        // Targets, not clones: a department group's members are thousands of ids.
+        let targets = vec![Self::user_target(user), Self::group_target(group)];
+        self.log(rng, now, "group.user_membership.add", tx, targets, "SUCCESS", None);
         let mut jobs = self.sync_assignments(rng, now, tx, user_id);
         jobs.extend(self.push_membership(now, group_id, user_id, true));
         jobs
@@ -422,16 +417,9 @@ impl Okta {
             return vec![];
         }
         group.last_membership_updated = now;
-        let (group, user) = (group.clone(), user.clone());
-        self.log(
-            rng,
-            now,
-            "group.user_membership.remove",
-            tx,
-            vec![Self::user_target(&user), Self::group_target(&group)],
-            "SUCCESS",
-            None,
-        );
+        // Targets, not clones: a department group's members are thousands of ids.
+        let targets = vec![Self::user_target(user), Self::group_target(group)];
+        self.log(rng, now, "group.user_membership.remove", tx, targets, "SUCCESS", None);
         // Membership leaves the pushed group first, then (if no other group keeps the
         // assignment) the app user is removed and deprovisioned.
         let mut jobs = self.push_membership(now, group_id, user_id, false);

@@ -169,6 +169,39 @@ fn console(event: &mut Value) {
         json!([{"ip": OFFICE_IP, "geographicalContext": null, "version": "V4", "source": null}]);
 }
 
+/// Pads the System Log with sign-ins (`user.session.start`, then an app SSO) by the
+/// settled employees `ids`, spread over the window's working hours, until it holds `n`
+/// events: the bulk of a real tenant's log, which `attest` must not have to read.
+pub fn sign_ins(t: &mut Tenant, ids: &[String], n: usize, now: DateTime<Utc>) {
+    if ids.is_empty() {
+        return;
+    }
+    t.okta.log.reserve(n.saturating_sub(t.okta.log.len()));
+    while t.okta.log.len() < n {
+        let id = &ids[t.rng.below(ids.len() as u64) as usize];
+        let Some(user) = t.okta.users.get(id) else { return };
+        let actor = Actor {
+            id: user.id.clone(),
+            kind: "User".into(),
+            alternate_id: user.login().to_string(),
+            display_name: user.profile["displayName"].as_str().unwrap_or_default().to_string(),
+        };
+        let at = super::some_day(&mut t.rng, now, 1, super::WINDOW_DAYS as u64 - 1);
+        let tx = Tx { kind: "WEB", id: t.rng.request_id(), actor, uri: Some("/idp/idx/identify".into()) };
+        t.okta.log(&mut t.rng, at, "user.session.start", &tx, Vec::new(), "SUCCESS", None);
+        if t.okta.log.len() < n {
+            let tx = Tx { uri: Some("/app/office365/sso/wsfed/passive".into()), ..tx };
+            let later = at + Duration::seconds(2 + t.rng.below(30) as i64);
+            t.okta.log(&mut t.rng, later, "user.authentication.sso", &tx, Vec::new(), "SUCCESS", None);
+        }
+    }
+    t.okta.log.sort_by_key(|e| e.published);
+    for (i, e) in t.okta.log.iter_mut().enumerate() {
+        e.seq = i as u64 + 1;
+        console(&mut e.event);
+    }
+}
+
 /// The studio office's egress address (TEST-NET-3).
 const OFFICE_IP: &str = "203.0.113.10";
 

@@ -182,34 +182,45 @@ pub(super) struct Input {
 }
 
 /// The first ground-truth change of `action` on a leg for a user at or after `from`.
-fn change(t: &Tenant, okta_id: &str, leg: Leg, action: &str, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    t.truth
-        .iter()
-        .filter(|r| r.okta_user_id == okta_id && r.leg == leg && r.action == action && r.at >= from)
-        .map(|r| r.at)
-        .min()
+fn change(truth: &Truths, okta_id: &str, leg: Leg, action: &str, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    truth.get(okta_id)?.iter().filter(|r| r.leg == leg && r.action == action && r.at >= from).map(|r| r.at).min()
 }
 
-/// When the Okta System Log says the user was (first) deactivated.
-fn deactivated(t: &Tenant, okta_id: &str) -> Option<DateTime<Utc>> {
-    t.okta
-        .log
-        .iter()
-        .filter(|e| e.event["eventType"] == "user.lifecycle.deactivate" && e.event["target"][0]["id"] == okta_id)
-        .map(|e| e.published)
-        .next()
+/// The ground truth by Okta user id.
+type Truths<'a> = std::collections::HashMap<&'a str, Vec<&'a crate::sandbox::state::Truth>>;
+
+fn truths(t: &Tenant) -> Truths<'_> {
+    let mut out: Truths = std::collections::HashMap::new();
+    for r in &t.truth {
+        out.entry(r.okta_user_id.as_str()).or_default().push(r);
+    }
+    out
+}
+
+/// When the Okta System Log says each user was (first) deactivated: one pass over
+/// the log (a benchmark's holds a million events), not one per leaver.
+fn deactivations(t: &Tenant) -> std::collections::HashMap<&str, DateTime<Utc>> {
+    let mut out = std::collections::HashMap::new();
+    for e in t.okta.log.iter().filter(|e| e.event["eventType"] == "user.lifecycle.deactivate") {
+        if let Some(id) = e.event["target"][0]["id"].as_str() {
+            out.entry(id).or_insert(e.published);
+        }
+    }
+    out
 }
 
 pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
     let Input { seed, now, departments, joiners, leavers, deleted, reactivated, contractor, legacy } = input;
+    let deactivated = deactivations(t);
+    let truth = truths(t);
     let mut leavers: Vec<Leaver> = leavers
         .into_iter()
         .filter_map(|(p, acc)| {
-            let t0 = deactivated(t, &acc.okta_id)?;
+            let t0 = *deactivated.get(acc.okta_id.as_str())?;
             let legs = [(Leg::Entra, acc.entra_id.clone()), (Leg::Aws, acc.aws_id.clone())]
                 .into_iter()
                 .map(|(leg, downstream_id)| {
-                    let revoked_at = change(t, &acc.okta_id, leg, "disable", t0);
+                    let revoked_at = change(&truth, &acc.okta_id, leg, "disable", t0);
                     LegOutcome {
                         leg,
                         downstream_id,
@@ -237,10 +248,13 @@ pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
     };
     let late = legs_where(&|g| g.latency_seconds.is_some_and(|s| s > LATE_AFTER_SECS));
     let never_revoked = legs_where(&|g| g.revoked_at.is_none());
+    // One index, not a scan of every user per joiner (a benchmark's studio is 100,000).
+    let by_login: std::collections::HashMap<String, &crate::sandbox::okta::store::OktaUser> =
+        t.okta.users.values().map(|u| (u.login().to_lowercase(), u)).collect();
     let mut joiners: Vec<Joiner> = joiners
         .iter()
         .filter_map(|login| {
-            let u = t.okta.user(login)?;
+            let u = *by_login.get(&login.to_lowercase())?;
             let ext = |leg| {
                 let app = t.okta.app_for(leg)?;
                 t.okta.app_users.get(&(app.id.clone(), u.id.clone()))?.external_id.clone()
@@ -259,8 +273,8 @@ pub(super) fn assemble(t: &Tenant, input: Input) -> Planted {
     let bounce = |leg, downstream_id: &str| Bounce {
         leg,
         downstream_id: downstream_id.to_string(),
-        disabled_at: change(t, &back.okta_id, leg, "disable", oops),
-        enabled_at: change(t, &back.okta_id, leg, "enable", undo),
+        disabled_at: change(&truth, &back.okta_id, leg, "disable", oops),
+        enabled_at: change(&truth, &back.okta_id, leg, "enable", undo),
     };
     let reactivated = Reactivated {
         login: t.okta.users.get(&back.okta_id).map(|u| u.login().to_string()).unwrap_or_default(),

@@ -61,6 +61,16 @@ fn minutes(rng: &mut Rng) -> Duration {
     Duration::milliseconds(ms as i64)
 }
 
+/// How large a studio to build: `None` keeps the story's own size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Size {
+    /// Current employees (about 600 by default). Above the default, the period's
+    /// joiners and leavers grow in proportion, as turnover does.
+    pub people: Option<usize>,
+    /// The System Log padded with sign-in events to this many events in all.
+    pub log_events: Option<usize>,
+}
+
 /// Builds the studio tenant and what it planted. `faults` only shape the tenant's
 /// configuration (session duration); the history itself ran on a healthy tenant.
 pub fn build(
@@ -69,7 +79,7 @@ pub fn build(
     now: DateTime<Utc>,
     faults: &Faults,
     seed_value: u64,
-    people: Option<usize>,
+    size: Size,
 ) -> (Tenant, Planted) {
     let session = &faults.aws.session_duration;
     let mut t = seed::empty(rng, id, now, session);
@@ -82,9 +92,11 @@ pub fn build(
 
     // Drawn even when overridden, so the rest of the story is the same for a seed.
     let drawn = 585 + t.rng.below(31) as usize;
-    let n_active = people.unwrap_or(drawn).max(60);
-    let n_leavers = 36 + t.rng.below(9) as usize;
-    let n_joiners = 24 + t.rng.below(17) as usize;
+    let n_active = size.people.unwrap_or(drawn).max(60);
+    // Turnover in proportion to headcount, never below the story's own.
+    let grow = |n: usize| n.max(n * n_active / drawn);
+    let n_leavers = grow(36 + t.rng.below(9) as usize);
+    let n_joiners = grow(24 + t.rng.below(17) as usize);
     let n_legacy = 285 + t.rng.below(31) as usize;
     let mut taken = BTreeSet::new();
     let everyone = people::draw(&mut t.rng, n_active + n_leavers, &mut taken);
@@ -143,6 +155,10 @@ pub fn build(
     let gone = workday(&mut t.rng, now, 60);
     sim.deactivate(gone, &contractor_id, [LegPlan::After(Duration::zero()), LegPlan::After(Duration::zero())]);
     sim.run(&mut t, &Faults::default());
+    if let Some(n) = size.log_events {
+        let ids: Vec<String> = settled_acc.iter().map(|a| a.okta_id.clone()).collect();
+        history::sign_ins(&mut t, &ids, n, now);
+    }
 
     let old = legacy::plant(
         &mut t,
@@ -209,7 +225,7 @@ mod tests {
         for seed in 0..6 {
             let mut rng = Rng::new(seed);
             let id = seed::identity(&mut rng);
-            let (t, p) = build(&mut rng, &id, now, &Faults::default(), seed, None);
+            let (t, p) = build(&mut rng, &id, now, &Faults::default(), seed, Size::default());
             assert_eq!(p.late.len(), 3, "seed {seed}");
             assert_eq!(p.never_revoked.len(), 1, "seed {seed}");
             let deleted = p.leavers.iter().filter(|l| l.deleted_at.is_some()).count();
