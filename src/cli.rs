@@ -24,7 +24,9 @@ pub enum Command {
     Attest(crate::attest::cmd::AttestArgs),
     /// Downstream accounts with no active Okta owner: lingering, orphan, duplicate, drift; writes a signed pack.
     Reconcile(crate::reconcile::cmd::ReconcileArgs),
-    /// Check a pack: every hash, every missing, extra or modified file, and the signature.
+    /// Append the audit trails since the last collect to the signed, hash-chained ledger (run daily).
+    Collect(crate::ledger::cmd::CollectArgs),
+    /// Check a pack (or a ledger, with --ledger): every hash, every missing, extra or modified file, and the signature.
     Verify(crate::pack::cmd::VerifyArgs),
     /// Re-render a pack from its record (run.json); the same record gives the same bytes.
     Render(crate::pack::cmd::RenderArgs),

@@ -17,6 +17,7 @@ pub mod exit;
 pub mod http;
 pub mod init;
 pub mod jwt;
+pub mod ledger;
 pub mod okta;
 pub mod pack;
 pub mod raw;

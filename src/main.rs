@@ -8,6 +8,7 @@ fn main() {
         Command::Run(args) => jmlproof::scenario::cmd::main(args),
         Command::Attest(args) => jmlproof::attest::cmd::main(args),
         Command::Reconcile(args) => jmlproof::reconcile::cmd::main(args),
+        Command::Collect(args) => jmlproof::ledger::cmd::collect_main(args),
         Command::Verify(args) => jmlproof::pack::cmd::verify_main(&args),
         Command::Render(args) => jmlproof::pack::cmd::render_main(&args),
         Command::Keygen(args) => jmlproof::pack::cmd::keygen_main(&args),

@@ -414,6 +414,14 @@ impl AwsClient {
         Ok(out)
     }
 
+    /// Whether CloudTrail still returns a SCIM event at or before `t`: proof that its
+    /// event history reaches back that far (one call, one event).
+    pub async fn scim_event_at_or_before(&self, t: DateTime<Utc>) -> Result<bool, ApiError> {
+        let from = t - chrono::Duration::days(366);
+        let any = self.lookup(LookupAttributeKey::EventSource, SCIM_SOURCE, from, t, Some(1), |_| true).await?;
+        Ok(any.seen > 0)
+    }
+
     /// One LookupEvents query (one attribute, as the API allows), every page, or only
     /// the first with `limit`; the events `keep` accepts, oldest first, with how many
     /// there were in all and the oldest one's time.

@@ -434,6 +434,18 @@ impl GraphClient {
         Ok(self.directory_audits_where(query, |_| true).await?.0)
     }
 
+    /// Whether the directory audit log still returns an entry at or before `t`: proof
+    /// that its retention reaches back that far (one call, one row).
+    pub async fn audit_at_or_before(&self, t: DateTime<Utc>) -> Result<bool, ApiError> {
+        let label = "/auditLogs/directoryAudits";
+        let q = AuditQuery { until: Some(t), ..AuditQuery::default() };
+        let filter = q.filter().unwrap_or_default();
+        let url = self.url("auditLogs/directoryAudits", &[("$filter", filter.as_str()), ("$top", "1")])?;
+        self.audits.admit().await;
+        let page = self.get_json(url, label, false).await?;
+        Ok(page["value"].as_array().is_some_and(|rows| !rows.is_empty()))
+    }
+
     /// `directory_audits`, keeping only the rows `keep` accepts as pages arrive (a large
     /// tenant's "Update user" rows are mostly profile edits), with the oldest
     /// `activityDateTime` among all rows returned: how far back the log reached.

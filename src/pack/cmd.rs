@@ -126,7 +126,11 @@ pub fn write_record(
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// The pack folder.
-    pub pack: PathBuf,
+    #[arg(required_unless_present = "ledger", conflicts_with = "ledger")]
+    pub pack: Option<PathBuf>,
+    /// Check a ledger folder instead: every segment, the chain, and the gaps.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
     /// Your allowed_signers file (the trust anchor, obtained out of band). Without it
     /// the pack's own copy is used, which only shows the pack is intact.
     #[arg(long)]
@@ -138,7 +142,12 @@ pub struct VerifyArgs {
 
 pub fn verify_main(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let trust = Trust { allowed_signers: args.allowed_signers.as_deref(), identity: args.identity.as_deref() };
-    let report = verify(&args.pack, &trust)?;
+    let pack = match (&args.pack, &args.ledger) {
+        (_, Some(ledger)) => return crate::ledger::cmd::verify_main(ledger, &trust),
+        (Some(p), None) => p,
+        (None, None) => anyhow::bail!("verify: name a pack folder, or a ledger with --ledger"),
+    };
+    let report = verify(pack, &trust)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }

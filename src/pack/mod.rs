@@ -155,6 +155,13 @@ pub fn write_bare(dest: &Path, record: &Record, raw: &[RawFile]) -> Result<Writt
     Ok(Written { dir: dest.to_path_buf(), signed_by: None, warnings: Vec::new() })
 }
 
+/// Writes a new folder `dest` holding `files` (a ledger segment), the same way as a
+/// pack: a temporary sibling, every file synced, one rename that never replaces.
+pub fn write_folder(dest: &Path, files: Files) -> Result<(), PackError> {
+    place(dest, &[], |_| Ok((files, Vec::new())))?;
+    Ok(())
+}
+
 /// Writes the pack as `dest`, which must not exist: into a temporary sibling first,
 /// every file synced, then one rename.
 pub fn write(dest: &Path, record: &Record, c: &Contents) -> Result<Written, PackError> {

@@ -22,7 +22,7 @@ use exceptions::Exception;
 
 /// Every Okta status: a plain list leaves DEPROVISIONED users out, and they are the
 /// owners of lingering accounts.
-const ALL_STATUSES: &str = "status eq \"STAGED\" or status eq \"PROVISIONED\" or status eq \"ACTIVE\" or status eq \"RECOVERY\" or status eq \"PASSWORD_EXPIRED\" or status eq \"LOCKED_OUT\" or status eq \"SUSPENDED\" or status eq \"DEPROVISIONED\"";
+pub(crate) const ALL_STATUSES: &str = "status eq \"STAGED\" or status eq \"PROVISIONED\" or status eq \"ACTIVE\" or status eq \"RECOVERY\" or status eq \"PASSWORD_EXPIRED\" or status eq \"LOCKED_OUT\" or status eq \"SUSPENDED\" or status eq \"DEPROVISIONED\"";
 
 pub struct Sources<'a> {
     pub okta: &'a OktaClient,
