@@ -3,6 +3,8 @@
 # default; PROFILE=dev for a quick look without a release build.
 #   scripts/bench.sh          the full JML cycle for 100 subjects on the sandbox
 #   scripts/bench.sh pack     render and sign the pack of a 1,000-subject record
+#   scripts/bench.sh collect  collect on a 10,000-person studio: the first collect, then
+#                             a week of daily ones; segment sizes, ledger per person-quarter
 #   scripts/bench.sh scale    reconcile and attest against a studio sandbox of PEOPLE
 #                             (default 100000) employees whose System Log holds
 #                             LOG_EVENTS (default 1000000) events: wall time and peak
@@ -11,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 example=bench_cycle
 if [ "${1:-}" = "pack" ]; then example=bench_pack; fi
+if [ "${1:-}" = "collect" ]; then example=bench_collect; fi
 if [ "${1:-}" = "scale" ]; then
     # The sandbox runs as its own process so the tool's peak memory is its own.
     cargo build --quiet --release

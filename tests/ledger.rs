@@ -104,6 +104,14 @@ async fn daily_collects_chain_add_nothing_twice_and_every_tampering_is_named() {
     }
     let okta_users = first.segment.snapshots.iter().find(|s| s.system == "okta").unwrap().users;
     assert!(okta_users >= planted.counts.okta_active, "{okta_users}");
+    for s in &first.segment.snapshots {
+        use std::io::Read;
+        let mut text = String::new();
+        let gz = std::fs::File::open(first.folder.join(&s.file)).unwrap();
+        flate2::read::GzDecoder::new(gz).read_to_string(&mut text).unwrap();
+        assert_eq!(text.lines().count(), s.users, "{}", s.file);
+        assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    }
 
     // Twice the same day: the overlap returns what the ledger holds; nothing is added.
     let again = collect_now(&sb, &ledger, &signer).await;

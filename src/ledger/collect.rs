@@ -195,13 +195,15 @@ fn ndjson<'a>(lines: impl IntoIterator<Item = &'a Value>) -> Vec<u8> {
     out
 }
 
-fn to_lines<T: serde::Serialize>(items: &[T]) -> Vec<u8> {
-    let mut out = Vec::new();
+/// NDJSON, gzip-compressed (deterministically: no name, no time in the header).
+fn gz_lines<T: serde::Serialize>(items: &[T]) -> Result<Vec<u8>, LedgerError> {
+    use std::io::Write;
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::default());
     for i in items {
-        out.extend(serde_json::to_vec(i).unwrap_or_default());
-        out.push(b'\n');
+        let line = serde_json::to_vec(i).map_err(|e| LedgerError::Invalid(format!("snapshot: {e}")))?;
+        gz.write_all(&line).and_then(|_| gz.write_all(b"\n")).map_err(|e| LedgerError::Io(format!("snapshot: {e}")))?;
     }
-    out
+    gz.finish().map_err(|e| LedgerError::Io(format!("snapshot: {e}")))
 }
 
 /// Appends one segment to the ledger in `dir` (made if missing).
@@ -287,13 +289,13 @@ pub async fn collect(dir: &Path, s: &Sources<'_>, o: &Options<'_>) -> Result<Col
     let entra_users = s.graph.all_users().await?;
     let aws_users = s.aws.list_users().await?;
     let snapshots = vec![
-        Snapshot { system: "okta".into(), file: "snapshot/okta-users.ndjson".into(), users: okta_users.len() },
-        Snapshot { system: "entra".into(), file: "snapshot/entra-users.ndjson".into(), users: entra_users.len() },
-        Snapshot { system: "aws".into(), file: "snapshot/aws-users.ndjson".into(), users: aws_users.len() },
+        Snapshot { system: "okta".into(), file: "snapshot/okta-users.ndjson.gz".into(), users: okta_users.len() },
+        Snapshot { system: "entra".into(), file: "snapshot/entra-users.ndjson.gz".into(), users: entra_users.len() },
+        Snapshot { system: "aws".into(), file: "snapshot/aws-users.ndjson.gz".into(), users: aws_users.len() },
     ];
-    files.push(("snapshot/okta-users.ndjson".into(), to_lines(&okta_users)));
-    files.push(("snapshot/entra-users.ndjson".into(), to_lines(&entra_users)));
-    files.push(("snapshot/aws-users.ndjson".into(), to_lines(&aws_users)));
+    files.push(("snapshot/okta-users.ndjson.gz".into(), gz_lines(&okta_users)?));
+    files.push(("snapshot/entra-users.ndjson.gz".into(), gz_lines(&entra_users)?));
+    files.push(("snapshot/aws-users.ndjson.gz".into(), gz_lines(&aws_users)?));
 
     let segment = Segment {
         schema: super::SCHEMA,

@@ -12,7 +12,7 @@
 //!   .lock                held while a collect runs
 //!   000001/ 000002/ …    segments, numbered from 1 without holes
 //!     segment.json  okta.ndjson  graph.ndjson  cloudtrail.ndjson
-//!     snapshot/okta-users.ndjson  snapshot/entra-users.ndjson  snapshot/aws-users.ndjson
+//!     snapshot/okta-users.ndjson.gz  snapshot/entra-users.ndjson.gz  snapshot/aws-users.ndjson.gz
 //!     SHA256SUMS  SHA256SUMS.sig
 //! ```
 
