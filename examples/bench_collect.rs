@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         signer: None,
         principal: "bench".into(),
         operator: "bench".into(),
+        snapshots: true,
     };
     let t = Instant::now();
     let first = collect(&ledger, &sources, &options(sb.shared.clock.now())).await?;

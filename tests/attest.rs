@@ -47,6 +47,7 @@ async fn attested_with(
         sample,
         terminations,
         termination_sla: Duration::hours(24),
+        ledger: None,
     };
     let sources = Sources {
         okta: &c.okta,

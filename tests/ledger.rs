@@ -43,6 +43,7 @@ async fn collect_now(sb: &Sandbox, ledger: &Path, signer: &Signer) -> Collected 
         signer: Some(signer),
         principal: "ledger@acme.example".into(),
         operator: "test".into(),
+        snapshots: true,
     };
     collect(ledger, &Sources { okta: &c.okta, graph: &c.graph, aws: &c.aws }, &o).await.unwrap()
 }
@@ -169,6 +170,11 @@ async fn daily_collects_chain_add_nothing_twice_and_every_tampering_is_named() {
         std::fs::write(p, text).unwrap();
     });
     has(&edited, "segment 000003: modified: okta.ndjson");
+    // attest refuses it whole, naming why.
+    let trust = Trust { allowed_signers: Some(&trusted), identity: None };
+    let refused = jmlproof::ledger::read::load(&dir.join("edited"), &trust).unwrap_err().to_string();
+    assert!(refused.contains("does not verify (segment 000003: modified: okta.ndjson"), "{refused}");
+    assert!(jmlproof::ledger::read::load(&ledger, &trust).is_ok());
     let removed = tampered("removed", &|l| std::fs::remove_dir_all(l.join("000002")).unwrap());
     has(&removed, "segment 000003: expected segment 000002");
     has(&removed, "links to segment 000002, which does not precede it");

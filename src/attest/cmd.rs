@@ -45,6 +45,14 @@ pub struct AttestArgs {
     /// Where the pack goes (default: [evidence] out_dir, or ./evidence).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A ledger written by `jmlproof collect`, read beside the live APIs (ledger first,
+    /// live for what it lacks). It must verify, or attest refuses it.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// The allowed_signers the ledger must verify against (default: the ledger's own,
+    /// which shows it is intact, not who wrote it).
+    #[arg(long, requires = "ledger")]
+    pub ledger_signers: Option<PathBuf>,
     /// Print only the pack written.
     #[arg(long)]
     pub quiet: bool,
@@ -58,6 +66,29 @@ pub fn main(args: AttestArgs) -> anyhow::Result<Outcome> {
     rt.block_on(async move { if args.sandbox { on_sandbox(&args).await } else { on_config(&args).await } })
 }
 
+/// The ledger, verified before any tenant is touched; None without --ledger.
+fn ledger(args: &AttestArgs) -> anyhow::Result<Option<crate::ledger::read::LedgerView>> {
+    let Some(dir) = &args.ledger else { return Ok(None) };
+    let trust = crate::pack::verify::Trust { allowed_signers: args.ledger_signers.as_deref(), identity: None };
+    if args.ledger_signers.is_none() {
+        eprintln!(
+            "jmlproof: warning: the ledger is checked against its own allowed_signers (--ledger-signers names yours)"
+        );
+    }
+    Ok(Some(crate::ledger::read::load(dir, &trust)?))
+}
+
+/// The record's note on the ledger used.
+fn ledger_note(args: &AttestArgs, view: &crate::ledger::read::LedgerView) -> String {
+    format!(
+        "ledger {}: {} segments, head {}, signed by {}",
+        args.ledger.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+        view.segments,
+        view.head,
+        view.signers.join(", ")
+    )
+}
+
 fn hr_list(args: &AttestArgs) -> anyhow::Result<Vec<super::terminations::Termination>> {
     match &args.terminations {
         Some(p) => super::terminations::load(p).map_err(anyhow::Error::msg),
@@ -68,6 +99,8 @@ fn hr_list(args: &AttestArgs) -> anyhow::Result<Vec<super::terminations::Termina
 async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let (signer, principal) = crate::pack::cmd::signer(&args.signing, None)?;
     let terminations = hr_list(args)?;
+    let view = ledger(args)?;
+    let note = view.as_ref().map(|v| ledger_note(args, v));
     let sb = Sandbox::start(sandbox::Options { seed_data: SeedData::Studio, ..sandbox::Options::default() }).await?;
     let now = sb.shared.clock.now();
     let period = super::period::parse(&args.since, &args.until, now).map_err(anyhow::Error::msg)?;
@@ -86,6 +119,7 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
         sample: args.sample.map(|n| (n, args.seed)),
         terminations,
         termination_sla: Duration::hours(24),
+        ledger: view,
     };
     let sources = Sources {
         okta: &c.okta,
@@ -98,6 +132,7 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
     sb.shutdown().await;
     let mut record = result?;
     record.footprint = fp.snapshot();
+    record.notes.extend(note);
     record.config = serde_json::json!({"sandbox": true, "seed_data": "studio"});
     record.targets = Targets::of_sandbox(&e);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("evidence"));
@@ -109,6 +144,8 @@ async fn on_sandbox(args: &AttestArgs) -> anyhow::Result<Outcome> {
 async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     let cfg = config::load(&args.config)?;
     let terminations = hr_list(args)?;
+    let view = ledger(args)?;
+    let note = view.as_ref().map(|v| ledger_note(args, v));
     let (signer, principal) = crate::pack::cmd::signer(&args.signing, Some(&cfg.evidence))?;
     crate::pack::preflight(&cfg.evidence.formats, cfg.evidence.templates.as_deref())?;
     let now = Utc::now();
@@ -130,6 +167,7 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
         sample: args.sample.map(|n| (n, args.seed)),
         terminations,
         termination_sla: Duration::from_std(cfg.sla.termination.0).unwrap_or(Duration::hours(24)),
+        ledger: view,
     };
     let sources = Sources {
         okta: &okta,
@@ -140,6 +178,7 @@ async fn on_config(args: &AttestArgs) -> anyhow::Result<Outcome> {
     };
     let mut record = attest(&settings, &sources, Some(&raw)).await?;
     record.footprint = fp.snapshot();
+    record.notes.extend(note);
     record.config = serde_json::to_value(&cfg).unwrap_or_default();
     record.targets = Targets::of_config(&cfg);
     let out = args.out.clone().unwrap_or_else(|| cfg.evidence.out_dir.clone());

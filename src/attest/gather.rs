@@ -14,6 +14,7 @@ use crate::aws::types::{IcUser, TrailEvent};
 use crate::entra::types::{DirectoryAudit, GraphUser};
 use crate::entra::{AuditQuery, GraphClient};
 use crate::evidence::record::Period;
+use crate::ledger::read::{LedgerView, Spans};
 use crate::okta::OktaClient;
 use crate::okta::logs::LogQuery;
 use crate::okta::types::{AppUser, LogEvent};
@@ -56,6 +57,14 @@ pub struct Gathered {
     /// Users deleted in the period without a deactivation in it: their deactivation
     /// before the period, where the System Log has one.
     pub prior_deactivations: BTreeMap<String, DateTime<Utc>>,
+    /// What a ledger (`--ledger`) covers per source, beside the live APIs' reach.
+    pub ledger_spans: Spans,
+}
+
+/// Adds `more` to `into`, skipping items whose key is already there.
+fn union<T>(into: &mut Vec<T>, more: impl IntoIterator<Item = T>, key: impl Fn(&T) -> String) {
+    let mut seen: BTreeSet<String> = into.iter().map(&key).collect();
+    into.extend(more.into_iter().filter(|x| seen.insert(key(x))));
 }
 
 pub struct Sources<'a> {
@@ -64,6 +73,19 @@ pub struct Sources<'a> {
     pub aws: &'a AwsClient,
     pub entra_app: &'a str,
     pub aws_app: &'a str,
+}
+
+/// The directory-audit rows that can revoke or restore an account: all of the
+/// activities asked for, but of "Update user" only those that change AccountEnabled
+/// (the rest are profile edits).
+fn revoking(r: &DirectoryAudit) -> bool {
+    const ACTIVITIES: &[&str] = &["Disable account", "Delete user", "Update user", "Enable account"];
+    ACTIVITIES.contains(&r.activity_display_name.as_str())
+        && (r.activity_display_name != "Update user"
+            || r.target_resources
+                .iter()
+                .flat_map(|t| &t.modified_properties)
+                .any(|p| p.display_name.as_deref() == Some("AccountEnabled")))
 }
 
 fn either(kinds: &[&str]) -> String {
@@ -90,8 +112,20 @@ async fn log_pages(
     Ok((kept, oldest))
 }
 
-pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Result<Gathered, ApiError> {
+pub async fn gather(
+    s: &Sources<'_>,
+    period: &Period,
+    now: DateTime<Utc>,
+    ledger: Option<&LedgerView>,
+) -> Result<Gathered, ApiError> {
     let mut g = Gathered::default();
+    let asked = *period;
+    let kept_okta = |types: &[&str]| -> Vec<LogEvent> {
+        ledger
+            .map(|l| l.okta.iter().filter(|e| types.contains(&e.event_type.as_str())).cloned().collect())
+            .unwrap_or_default()
+    };
+    let by_uuid = |e: &LogEvent| e.uuid.clone();
     let until = period.until.min(now);
     // Okta refuses a `since` older than its 180-day horizon; what is older is not covered.
     let period =
@@ -107,6 +141,12 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
     let q = LogQuery::bounded(period.since, until).filter(either(&[DEACTIVATE, DELETE]));
     // Okta's `until` is inclusive; the period's is not.
     (g.departures, _) = log_pages(s.okta, &q, |e| period.contains(e.published)).await?;
+    if let Some(l) = ledger {
+        g.ledger_spans = l.spans.clone();
+        let older = kept_okta(&[DEACTIVATE, DELETE]).into_iter().filter(|e| asked.contains(e.published));
+        union(&mut g.departures, older, by_uuid);
+        g.departures.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
+    }
     let Some(first) = g.departures.iter().map(|e| e.published).min() else { return Ok(g) };
 
     // Deleted without a deactivation in the period: were they deactivated before it?
@@ -124,6 +164,17 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
         .filter(|id| !deactivated.contains(id.as_str()))
         .collect();
     let before = now - chrono::Duration::days(OKTA_HORIZON_DAYS);
+    let ledger_deactivations = kept_okta(&[DEACTIVATE]);
+    for id in &deleted_only {
+        let earlier = ledger_deactivations
+            .iter()
+            .filter(|e| e.published < asked.since && e.target_of("User").and_then(|t| t.id.as_deref()) == Some(id))
+            .map(|e| e.published)
+            .max();
+        if let Some(at) = earlier {
+            g.prior_deactivations.insert(id.clone(), at);
+        }
+    }
     for id in deleted_only {
         if before >= period.since {
             break;
@@ -142,10 +193,18 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
         g.departures.iter().filter_map(|e| e.target_of("User").and_then(|t| t.id.clone())).collect();
     let theirs =
         |e: &LogEvent| e.target_of("User").and_then(|t| t.id.as_deref()).is_some_and(|id| departed.contains(id));
-    let q = LogQuery::bounded(first, now).filter(either(&[ACTIVATE, REACTIVATE]));
+    let q = LogQuery::bounded(first.max(before), now).filter(either(&[ACTIVATE, REACTIVATE]));
     (g.activations, _) = log_pages(s.okta, &q, theirs).await?;
-    let q = LogQuery::bounded(first, now).filter(either(&[PUSH_DEACTIVATE]));
+    let q = LogQuery::bounded(first.max(before), now).filter(either(&[PUSH_DEACTIVATE]));
     (g.pushes, _) = log_pages(s.okta, &q, theirs).await?;
+    if ledger.is_some() {
+        let from_ledger = |types: &[&str]| kept_okta(types).into_iter().filter(|e| e.published >= first && theirs(e));
+        union(&mut g.activations, from_ledger(&[ACTIVATE, REACTIVATE]), by_uuid);
+        union(&mut g.pushes, from_ledger(&[PUSH_DEACTIVATE]), by_uuid);
+        for list in [&mut g.activations, &mut g.pushes] {
+            list.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
+        }
+    }
 
     let mut downstream: BTreeSet<String> = BTreeSet::new();
     for app in [s.entra_app, s.aws_app] {
@@ -168,20 +227,15 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
     for activity in ["Disable account", "Delete user", "Update user", "Enable account"] {
         let q = AuditQuery { since: Some(first), until: Some(now), activity: Some(activity.into()), target_id: None };
         // Of "Update user", only rows that flip an account matter; the rest are edits.
-        let (rows, oldest) = s
-            .graph
-            .directory_audits_where(&q, |r| {
-                r.activity_display_name != "Update user"
-                    || r.target_resources
-                        .iter()
-                        .flat_map(|t| &t.modified_properties)
-                        .any(|p| p.display_name.as_deref() == Some("AccountEnabled"))
-            })
-            .await?;
+        let (rows, oldest) = s.graph.directory_audits_where(&q, revoking).await?;
         if let Some(o) = oldest {
             g.audits_oldest = Some(g.audits_oldest.map_or(o, |x| x.min(o)));
         }
         g.audits.extend(rows);
+    }
+    if let Some(l) = ledger {
+        let rows = l.audits.iter().filter(|r| r.activity_date_time >= first && revoking(r)).cloned();
+        union(&mut g.audits, rows, |r| r.id.clone());
     }
     g.audits.sort_by(|a, b| a.activity_date_time.cmp(&b.activity_date_time).then_with(|| a.id.cmp(&b.id)));
 
@@ -192,5 +246,15 @@ pub async fn gather(s: &Sources<'_>, period: &Period, now: DateTime<Utc>) -> Res
     // Only user revokes and re-enables matter; group pushes and creates are most of it.
     let pages = s.aws.scim_user_changes(first, now).await?;
     (g.trail, g.trail_oldest, g.trail_seen) = (pages.events, pages.oldest, pages.seen);
+    if let Some(l) = ledger {
+        // eventTime has whole seconds: from the start of the first departure's second.
+        let from = first - chrono::Duration::seconds(1);
+        g.trail_seen += l.trail.len();
+        let calls = l.trail.iter().filter(|e| {
+            matches!(e.event_name.as_str(), "PatchUser" | "DeleteUser") && e.event_time.is_some_and(|t| t >= from)
+        });
+        union(&mut g.trail, calls.cloned(), |e| e.event_id.clone());
+        g.trail.sort_by_key(|e| e.event_time);
+    }
     Ok(g)
 }

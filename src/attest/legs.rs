@@ -15,6 +15,7 @@ use crate::entra::types::DirectoryAudit;
 use crate::evidence::record::{
     Coverage, Excluded, Leg, Period, Phase, Provenance, Record, Source, SourceEvent, Stamp, Status, Subject, Verdict,
 };
+use crate::ledger::read::Span;
 use crate::okta::types::LogEvent;
 use crate::raw::RawLog;
 
@@ -245,18 +246,94 @@ pub fn leavers(g: &Gathered, rules: &Rules, period: &Period) -> (Vec<Leaver>, Ve
     (out, excluded)
 }
 
-/// The record's coverage lines: from when each trail is taken to cover the period.
-pub fn coverage(g: &Gathered, period: &Period) -> Vec<Coverage> {
+/// What a source is shown to cover: the ledger's stretches and the live API's reach
+/// ([its oldest entry, now]), merged, oldest first.
+fn shown(g: &Gathered, source: Source, live_oldest: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Vec<Span> {
+    let mut spans = g.ledger_spans.get(&source).cloned().unwrap_or_default();
+    if let Some(o) = live_oldest {
+        spans.push((o, now));
+    }
+    crate::ledger::read::merge(spans)
+}
+
+/// The first stretch of [from, to] that `spans` do not cover.
+fn first_hole(spans: &[Span], from: DateTime<Utc>, to: DateTime<Utc>) -> Option<Span> {
+    let mut at = from;
+    for (a, b) in spans {
+        if *a > at {
+            return Some((at, (*a).min(to)));
+        }
+        at = at.max(*b);
+        if at >= to {
+            return None;
+        }
+    }
+    (at < to).then_some((at, to))
+}
+
+/// Where a trail does not show [t0, now], in words; None when it does. Without a
+/// ledger, the live trail's reach alone.
+fn uncovered(
+    g: &Gathered,
+    source: Source,
+    live_oldest: Option<DateTime<Utc>>,
+    t0: DateTime<Utc>,
+    now: DateTime<Utc>,
+    what: &str,
+) -> Option<String> {
+    if g.ledger_spans.is_empty() {
+        return beyond(live_oldest, t0, what);
+    }
+    let (a, b) = first_hole(&shown(g, source, live_oldest, now), t0, now)?;
+    Some(format!(
+        "{what} has no record from {} to {}, in the ledger or the live API (a gap)",
+        crate::report::fmt::time(&a),
+        crate::report::fmt::time(&b)
+    ))
+}
+
+/// The record's coverage lines: from when each trail is taken to cover the period,
+/// and (with a ledger) which stretches came from the ledger, which from the live API,
+/// and which are gaps.
+pub fn coverage(g: &Gathered, period: &Period, now: DateTime<Utc>) -> Vec<Coverage> {
+    let until = period.until.min(now);
     let line = |source, oldest: Option<DateTime<Utc>>, what: &str| {
-        let covers_from = oldest.map(|o| o.max(period.since));
-        let note = match oldest {
-            None => format!("{what} returned no entry for the period"),
-            Some(o) if o <= period.since => format!("{what} covers the whole period"),
-            Some(o) => format!(
-                "{what} returned nothing before {}: the period before that is not covered by it",
-                crate::report::fmt::time(&o)
-            ),
-        };
+        if g.ledger_spans.is_empty() {
+            let covers_from = oldest.map(|o| o.max(period.since));
+            let note = match oldest {
+                None => format!("{what} returned no entry for the period"),
+                Some(o) if o <= period.since => format!("{what} covers the whole period"),
+                Some(o) => format!(
+                    "{what} returned nothing before {}: the period before that is not covered by it",
+                    crate::report::fmt::time(&o)
+                ),
+            };
+            return Coverage { source, oldest, covers_from, note };
+        }
+        let spans = shown(g, source, oldest, now);
+        // Covered from: the start of the stretch that runs up to the period's end.
+        let covers_from = spans.iter().find(|(a, b)| *a <= until && *b >= until).map(|(a, _)| (*a).max(period.since));
+        let t = crate::report::fmt::time;
+        let clip = |a: DateTime<Utc>, b: DateTime<Utc>| (a.max(period.since), b.min(until));
+        let mut parts = Vec::new();
+        for (a, b) in g.ledger_spans.get(&source).into_iter().flatten() {
+            let (a, b) = clip(*a, *b);
+            if a < b {
+                parts.push(format!("ledger {} → {}", t(&a), t(&b)));
+            }
+        }
+        if let Some(o) = oldest {
+            let (a, b) = clip(o, now);
+            if a < b {
+                parts.push(format!("live API {} → {}", t(&a), t(&b)));
+            }
+        }
+        let mut at = period.since;
+        while let Some((a, b)) = first_hole(&spans, at, until) {
+            parts.push(format!("GAP {} → {}", t(&a), t(&b)));
+            at = b + chrono::Duration::milliseconds(1);
+        }
+        let note = format!("{what}: {}", if parts.is_empty() { "nothing".into() } else { parts.join("; ") });
         Coverage { source, oldest, covers_from, note }
     };
     vec![
@@ -548,9 +625,12 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                         Some(_) => "its state now is not shown",
                         None => "gone from the directory now",
                     };
-                    let why = beyond(
+                    let why = uncovered(
+                        g,
+                        Source::EntraDirectoryAudit,
                         g.audits_oldest,
                         l.t0,
+                        rules.now,
                         "Entra's directory audit log (retention: 7 or 30 days by licence)",
                     )
                     .unwrap_or_else(|| "no audit entry shows the revoke".into());
@@ -625,8 +705,15 @@ pub fn draw(leavers: &[Leaver], g: &Gathered, rules: &Rules, raw: Option<&RawLog
                     let why = if g.trail_seen == 0 {
                         "CloudTrail has no SCIM event at all: Okta's SCIM token may predate CloudTrail's logging of SCIM calls (only tokens rotated since September 2024 are logged)".to_string()
                     } else {
-                        beyond(g.trail_oldest, l.t0, "CloudTrail's event history (90 days)")
-                            .unwrap_or_else(|| "no SCIM call in CloudTrail shows the revoke".into())
+                        uncovered(
+                            g,
+                            Source::Cloudtrail,
+                            g.trail_oldest,
+                            l.t0,
+                            rules.now,
+                            "CloudTrail's event history (90 days)",
+                        )
+                        .unwrap_or_else(|| "no SCIM call in CloudTrail shows the revoke".into())
                     };
                     verdict(
                         l,

@@ -32,11 +32,13 @@ pub struct Settings {
     /// HR's list (`--terminations`), held to `termination_sla`.
     pub terminations: Vec<terminations::Termination>,
     pub termination_sla: Duration,
+    /// A verified ledger (`--ledger`), read beside the live APIs.
+    pub ledger: Option<crate::ledger::read::LedgerView>,
 }
 
 pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog>) -> Result<Record, ApiError> {
     let started = Utc::now();
-    let g = gather::gather(src, &s.period, s.now).await?;
+    let g = gather::gather(src, &s.period, s.now, s.ledger.as_ref()).await?;
     let rules = legs::Rules {
         entra_app: src.entra_app,
         aws_app: src.aws_app,
@@ -47,7 +49,7 @@ pub async fn attest(s: &Settings, src: &gather::Sources<'_>, raw: Option<&RawLog
     };
     let (leavers, excluded) = legs::leavers(&g, &rules, &s.period);
     let drawn = legs::draw(&leavers, &g, &rules, raw);
-    let cov = legs::coverage(&g, &s.period);
+    let cov = legs::coverage(&g, &s.period, s.now);
     let mut record = Record::new("attest", &s.run_id, &s.operator, started);
     record.sla.leaver_secs = s.leaver_sla.num_seconds().max(0) as u64;
     legs::fill(&mut record, drawn, excluded, cov, s.period);

@@ -165,6 +165,12 @@ impl AwsClient {
     // --- identitystore -------------------------------------------------------
 
     /// GetUserId by userName, then DescribeUser. `None` when there is no such user.
+    /// Replaces the LookupEvents pacing (tests against a sped-up sandbox).
+    pub fn with_lookup_pacing(mut self, max: usize, window: Duration) -> AwsClient {
+        self.lookups = Pacer::new(max, window);
+        self
+    }
+
     pub async fn user_by_user_name(&self, user_name: &str) -> Result<Option<IcUser>, ApiError> {
         let attr = UniqueAttribute::builder()
             .attribute_path("userName")

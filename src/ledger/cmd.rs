@@ -66,6 +66,7 @@ pub fn collect_main(args: CollectArgs) -> anyhow::Result<Outcome> {
             signer: signer.as_ref(),
             principal,
             operator: crate::scenario::cmd::operator(),
+            snapshots: true,
         };
         let done = collect(&args.ledger, &Sources { okta: &okta, graph: &graph, aws: &aws }, &o).await?;
         if !args.quiet {

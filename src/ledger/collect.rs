@@ -52,6 +52,9 @@ pub struct Options<'a> {
     pub signer: Option<&'a Signer>,
     pub principal: String,
     pub operator: String,
+    /// Snapshot the three user lists (`collect` always does; tests of the trails alone
+    /// skip them, as a segment without snapshots says).
+    pub snapshots: bool,
 }
 
 /// What one collect added.
@@ -206,6 +209,31 @@ fn gz_lines<T: serde::Serialize>(items: &[T]) -> Result<Vec<u8>, LedgerError> {
     gz.finish().map_err(|e| LedgerError::Io(format!("snapshot: {e}")))
 }
 
+/// The user lists as they stand, for "since when" questions: added to `files`.
+async fn snapshot(s: &Sources<'_>, files: &mut Vec<(String, Vec<u8>)>) -> Result<Vec<Snapshot>, LedgerError> {
+    let okta_users = s
+        .okta
+        .search_users_where(crate::reconcile::ALL_STATUSES, |u| {
+            u.slim();
+            true
+        })
+        .await?;
+    let entra_users = s.graph.all_users().await?;
+    let aws_users = s.aws.list_users().await?;
+    let lists = [
+        ("okta", okta_users.len(), gz_lines(&okta_users)?),
+        ("entra", entra_users.len(), gz_lines(&entra_users)?),
+        ("aws", aws_users.len(), gz_lines(&aws_users)?),
+    ];
+    let mut out = Vec::new();
+    for (system, users, bytes) in lists {
+        let file = format!("snapshot/{system}-users.ndjson.gz");
+        files.push((file.clone(), bytes));
+        out.push(Snapshot { system: system.into(), file, users });
+    }
+    Ok(out)
+}
+
 /// Appends one segment to the ledger in `dir` (made if missing).
 pub async fn collect(dir: &Path, s: &Sources<'_>, o: &Options<'_>) -> Result<Collected, LedgerError> {
     std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io(format!("{}: {e}", dir.display())))?;
@@ -278,24 +306,7 @@ pub async fn collect(dir: &Path, s: &Sources<'_>, o: &Options<'_>) -> Result<Col
         files.push((file_of(source).into(), ndjson(kept)));
     }
 
-    // The user lists as they stand, for "since when" in reconcile's history.
-    let okta_users = s
-        .okta
-        .search_users_where(crate::reconcile::ALL_STATUSES, |u| {
-            u.slim();
-            true
-        })
-        .await?;
-    let entra_users = s.graph.all_users().await?;
-    let aws_users = s.aws.list_users().await?;
-    let snapshots = vec![
-        Snapshot { system: "okta".into(), file: "snapshot/okta-users.ndjson.gz".into(), users: okta_users.len() },
-        Snapshot { system: "entra".into(), file: "snapshot/entra-users.ndjson.gz".into(), users: entra_users.len() },
-        Snapshot { system: "aws".into(), file: "snapshot/aws-users.ndjson.gz".into(), users: aws_users.len() },
-    ];
-    files.push(("snapshot/okta-users.ndjson.gz".into(), gz_lines(&okta_users)?));
-    files.push(("snapshot/entra-users.ndjson.gz".into(), gz_lines(&entra_users)?));
-    files.push(("snapshot/aws-users.ndjson.gz".into(), gz_lines(&aws_users)?));
+    let snapshots = if o.snapshots { snapshot(s, &mut files).await? } else { Vec::new() };
 
     let segment = Segment {
         schema: super::SCHEMA,

@@ -19,6 +19,7 @@
 pub mod chain;
 pub mod cmd;
 pub mod collect;
+pub mod read;
 
 use std::path::{Path, PathBuf};
 

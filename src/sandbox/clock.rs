@@ -31,6 +31,17 @@ impl Clock {
         self.origin_tenant + chrono::Duration::microseconds((real * 1e6) as i64) + advanced
     }
 
+    /// Whether tenant time runs away from real time (sped up or jumped forward): a
+    /// client synced to it once falls behind it.
+    pub fn runs_away(&self) -> bool {
+        self.speed != 1.0 || *self.advanced.lock().unwrap_or_else(|e| e.into_inner()) > chrono::Duration::zero()
+    }
+
+    /// Tenant time at start.
+    pub fn origin(&self) -> DateTime<Utc> {
+        self.origin_tenant
+    }
+
     /// Jumps tenant time forward (never backward: audit trails only move one way).
     pub fn advance(&self, by: Duration) {
         let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());

@@ -196,7 +196,22 @@ async fn handle(api: &AwsApi, req: Signed<'_>, prefix: &str, op: &str, hit: Hit,
     // The canonical query is the query's pairs sorted (empty for awsJson calls).
     let mut pairs: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_unstable();
-    let clocks = [Utc::now(), api.shared.clock.now()];
+    let mut clocks = vec![Utc::now(), api.shared.clock.now()];
+    // An SDK's skew correction adopts the tenant time of the last Date header; when the
+    // tenant clock runs fast or jumps, that falls behind at once. Any tenant time that
+    // has already passed is then taken as a clock the client may follow.
+    let clock = &api.shared.clock;
+    if clock.runs_away()
+        && let Some(t) = headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok())
+            .map(|t| t.and_utc())
+        && t >= clock.origin() - chrono::Duration::minutes(5)
+        && t <= clock.now()
+    {
+        clocks.push(t);
+    }
     match sigv4::verify("POST", uri.path(), &pairs.join("&"), headers, body, secret_for, &clocks) {
         Err(r) => {
             return error(&request_id, StatusCode::BAD_REQUEST, r.error_type, &r.message, json!({}));
