@@ -298,7 +298,86 @@ fn the_cli_collects_twice_verifies_and_refuses_bad_input_in_one_line() {
     }
     let o = bin().args(["verify", "--ledger"]).arg(dir.join("nowhere")).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", shown(&o));
+
+    // attest refuses a ledger that does not verify, before touching any tenant.
+    std::fs::remove_dir_all(ledger.join("000001")).unwrap();
+    let o = bin()
+        .args(["attest", "--sandbox", "--since", &since, "--until", &since, "--ledger"])
+        .arg(&ledger)
+        .arg("--ledger-signers")
+        .arg(&trusted)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{}", shown(&o));
+    assert!(err.contains("does not verify (segment 000002: expected segment 000001"), "{err}");
+    assert!(!err.contains("warning"), "--ledger-signers given: no warning: {err}");
     let _ = sandbox.kill();
     let _ = sandbox.wait();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On Entra ID Free (7 days of audits), a missed week is already lost: the ledger
+/// records the gap and attest, reading it, gives that week's leaver's Entra leg
+/// UNKNOWN naming the gap, while CloudTrail (90 days) still shows the AWS revoke.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missed_week_on_entra_free_is_a_gap_and_its_leaver_unknown_in_attest() {
+    use jmlproof::evidence::record::{Leg as RLeg, Period, Status};
+    let mut faults = jmlproof::sandbox::faults::Faults::fast();
+    faults.entra.audit_retention = jmlproof::duration::Human(StdDuration::from_secs(7 * 86_400));
+    let sb = Sandbox::start(jmlproof::sandbox::Options {
+        seed: 9,
+        seed_data: jmlproof::sandbox::SeedData::Studio,
+        faults,
+        start: Some(start()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let planted = sb.shared.planted.clone().unwrap();
+    let dir = scratch("ledger-week");
+    let ledger = dir.join("ledger");
+    let (signer, trusted) = signer(&dir);
+    collect_now(&sb, &ledger, &signer).await;
+    sb.shared.clock.advance(StdDuration::from_secs(2 * 86_400));
+    let leaver = &planted.joiners[2];
+    a_leaver(&sb, &leaver.okta_id).await;
+    sb.shared.clock.advance(StdDuration::from_secs(8 * 86_400));
+    let later = collect_now(&sb, &ledger, &signer).await;
+    assert!(window(&later, Source::EntraDirectoryAudit).gap.is_some());
+
+    let trust = Trust { allowed_signers: Some(&trusted), identity: None };
+    let view = jmlproof::ledger::read::load(&ledger, &trust).unwrap();
+    let c = sandbox_clients(&sb.endpoints, &Footprint::new(), None).await.unwrap();
+    let now = sb.shared.clock.now();
+    let settings = jmlproof::attest::Settings {
+        run_id: "wk".into(),
+        operator: "test".into(),
+        period: Period { since: now - Duration::days(9), until: now },
+        now,
+        leaver_sla: Duration::hours(1),
+        test_login: None,
+        test_ids: Default::default(),
+        sample: None,
+        terminations: Vec::new(),
+        termination_sla: Duration::hours(24),
+        ledger: Some(view),
+    };
+    let e = &sb.endpoints;
+    let sources = jmlproof::attest::gather::Sources {
+        okta: &c.okta,
+        graph: &c.graph,
+        aws: &c.aws,
+        entra_app: &e.okta_entra_app_id,
+        aws_app: &e.okta_aws_app_id,
+    };
+    let r = jmlproof::attest::attest(&settings, &sources, None).await.unwrap();
+    let key = &r.subjects.iter().find(|s| s.okta_id.as_deref() == Some(leaver.okta_id.as_str())).unwrap().key;
+    let leg = |l| r.verdicts.iter().find(|v| &v.subject == key && v.leg == l && v.check == "revoked").unwrap();
+    let entra = leg(RLeg::Entra);
+    assert_eq!(entra.status, Status::Unknown, "{entra:?}");
+    assert!(entra.reason.contains("a gap"), "{}", entra.reason);
+    assert_eq!(leg(RLeg::Aws).status, Status::Pass);
+    let _ = std::fs::remove_dir_all(&dir);
+    sb.shutdown().await;
 }
