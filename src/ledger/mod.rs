@@ -1,6 +1,6 @@
 //! The ledger: a folder of append-only segments, one per `jmlproof collect`, each
-//! holding the audit events fetched since the previous one (as the APIs returned
-//! them), a snapshot of the three user lists, the windows asked and what each source
+//! holding the audit events fetched since the previous one (whole, as the APIs
+//! returned them; keys re-serialised in sorted order), a snapshot of the three user lists, the windows asked and what each source
 //! covered, and a link to the previous segment. A segment is a small pack: its
 //! SHA256SUMS lists every file and is SSH-signed, and its `segment.json` names the
 //! previous segment's SHA256SUMS by hash, so the segments form a chain that
