@@ -9,21 +9,29 @@
 #                             (default 100000) employees whose System Log holds
 #                             LOG_EVENTS (default 1000000) events: wall time and peak
 #                             memory of each command (the sandbox runs apart)
+#   scripts/bench.sh all      every one of the above, then one table of the figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
-example=bench_cycle
-if [ "${1:-}" = "pack" ]; then example=bench_pack; fi
-if [ "${1:-}" = "collect" ]; then example=bench_collect; fi
-if [ "${1:-}" = "scale" ]; then
+
+example() {
+    if [ "${PROFILE:-release}" = "release" ]; then
+        cargo run --quiet --release --example "$1"
+    else
+        cargo run --quiet --example "$1"
+    fi
+}
+
+scale() {
     # The sandbox runs as its own process so the tool's peak memory is its own.
     cargo build --quiet --release
-    bin=target/release/jmlproof
+    local bin=target/release/jmlproof dir start sandbox
     dir=$(mktemp -d)
-    trap 'kill "$sandbox" 2>/dev/null || true; rm -rf "$dir"' EXIT
     start=$(date +%s.%N)
     "$bin" sandbox --seed-data studio --people "${PEOPLE:-100000}" --log-events "${LOG_EVENTS:-1000000}" \
         --write-config "$dir/jmlproof.toml" >"$dir/sandbox.json" &
     sandbox=$!
+    # shellcheck disable=SC2064
+    trap "kill $sandbox 2>/dev/null || true; rm -rf '$dir'" EXIT
     while [ ! -s "$dir/jmlproof.toml" ]; do sleep 0.5; done
     echo "sandbox with ${PEOPLE:-100000} people and ${LOG_EVENTS:-1000000} System Log events ready in $(awk "BEGIN{print $(date +%s.%N) - $start}") s"
     export AWS_SHARED_CREDENTIALS_FILE="$dir/.jmlproof-sandbox/aws_credentials"
@@ -34,10 +42,34 @@ if [ "${1:-}" = "scale" ]; then
             "$bin" $cmd --config "$dir/jmlproof.toml" --out "$dir/evidence" --unsigned --quiet >/dev/null 2>"$dir/time.txt" || true
         tail -1 "$dir/time.txt"
     done
-    exit 0
-fi
-if [ "${PROFILE:-release}" = "release" ]; then
-    cargo run --quiet --release --example "$example"
-else
-    cargo run --quiet --example "$example"
-fi
+}
+
+# Prints the value after `label` in a file of benchmark output (the rest of the line).
+after() { grep -m1 "$2" "$1" | sed "s/.*$2//" || true; }
+
+all() {
+    local out
+    out=$(mktemp -d)
+    echo "== JML cycle"; example bench_cycle | tee "$out/cycle"
+    echo "== pack"; example bench_pack | tee "$out/pack"
+    echo "== collect"; example bench_collect | tee "$out/collect"
+    echo "== scale"; scale | tee "$out/scale"
+    echo
+    echo "| benchmark | figures |"
+    echo "|---|---|"
+    echo "| JML cycle, 100 subjects | wall $(after "$out/cycle" 'wall time *'); API calls $(after "$out/cycle" 'API calls *'); p95 revoke window $(after "$out/cycle" 'p95 revoke window width *') |"
+    echo "| pack of 1,000 subjects (render, hash, sign, write) | $(after "$out/pack" 'whole pack (render all, hash, sign, write atomically): ') |"
+    echo "| collect, 10,000 people | $(after "$out/collect" 'daily collect: '); $(after "$out/collect" 'ledger per person-quarter at this rate: ') |"
+    echo "| reconcile, ${PEOPLE:-100000} users in three systems | $(after "$out/scale" 'reconcile: ') |"
+    echo "| attest over ${LOG_EVENTS:-1000000} System Log events, 90 days | $(grep -m1 '^attest' "$out/scale" | sed 's/^attest[^:]*: //') |"
+    rm -rf "$out"
+}
+
+case "${1:-}" in
+    "") example bench_cycle ;;
+    pack) example bench_pack ;;
+    collect) example bench_collect ;;
+    scale) scale ;;
+    all) all ;;
+    *) echo "scripts/bench.sh: unknown benchmark ${1} (expected: pack, collect, scale, all)" >&2; exit 2 ;;
+esac
