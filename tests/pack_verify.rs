@@ -450,3 +450,61 @@ fn verify_refuses_the_wrong_signer_namespace_or_validity_and_escapes_hostile_nam
     assert!(stdout.contains("extra: \"x\\nverify: OK: 99 files\""), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Packs made by someone hostile: SHA256SUMS naming files outside the pack (which
+/// must never be read), and a signature cut short. Each is refused with its reason,
+/// exit 1, and nothing outside the pack is touched.
+#[test]
+fn hostile_packs_are_refused_without_reading_outside_them() {
+    let dir = scratch("pack-hostile");
+    let (key, trusted) = keygen(&dir);
+    std::fs::write(dir.join("run.json"), serde_json::to_vec(&common::synthetic::record(2, 1)).unwrap()).unwrap();
+    render_signed(&dir, &key);
+    let good = dir.join("pack");
+    // A file beside the pack that a traversal would reach, with the hash it has.
+    std::fs::write(dir.join("secret.txt"), "beside the pack").unwrap();
+    let outside = format!("{}  ../secret.txt\n", jmlproof::pack::sums::hex_sha256(b"beside the pack"));
+    let cases: [(&str, &dyn Fn(&Path), &str); 4] = [
+        (
+            "traversal",
+            &|p| {
+                let sums = std::fs::read_to_string(p.join("SHA256SUMS")).unwrap();
+                std::fs::write(p.join("SHA256SUMS"), format!("{outside}{sums}")).unwrap();
+            },
+            "points outside the pack",
+        ),
+        (
+            "absolute",
+            &|p| {
+                let sums = std::fs::read_to_string(p.join("SHA256SUMS")).unwrap();
+                let line = format!("{}  /etc/passwd\n", jmlproof::pack::sums::hex_sha256(b""));
+                std::fs::write(p.join("SHA256SUMS"), format!("{sums}{line}")).unwrap();
+            },
+            "points outside the pack",
+        ),
+        (
+            "truncated",
+            &|p| {
+                let sig = std::fs::read_to_string(p.join("SHA256SUMS.sig")).unwrap();
+                std::fs::write(p.join("SHA256SUMS.sig"), &sig[..sig.len() / 2]).unwrap();
+            },
+            "is not an SSH signature",
+        ),
+        (
+            "not a signature",
+            &|p| std::fs::write(p.join("SHA256SUMS.sig"), "-----BEGIN SSH SIGNATURE-----\n\0\0\n").unwrap(),
+            "is not an SSH signature",
+        ),
+    ];
+    for (name, change, expect) in cases {
+        let copy = dir.join(name.replace(' ', "-"));
+        copy_dir(&good, &copy);
+        change(&copy);
+        let o = jml_verify(&copy, &trusted);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", shown(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(expect), "{name}: {expect}: {}", shown(&o));
+        assert!(!out.contains("beside the pack") && !out.contains("root:"), "{name}: nothing outside is shown");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
