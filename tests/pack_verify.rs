@@ -464,7 +464,8 @@ fn hostile_packs_are_refused_without_reading_outside_them() {
     // A file beside the pack that a traversal would reach, with the hash it has.
     std::fs::write(dir.join("secret.txt"), "beside the pack").unwrap();
     let outside = format!("{}  ../secret.txt\n", jmlproof::pack::sums::hex_sha256(b"beside the pack"));
-    let cases: [(&str, &dyn Fn(&Path), &str); 4] = [
+    type Change<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Change, &str); 4] = [
         (
             "traversal",
             &|p| {
