@@ -7,7 +7,7 @@ use common::{Okta, start_fast};
 use jmlproof::http::{Footprint, HttpClient, Policy, System};
 use jmlproof::okta::OktaClient;
 use jmlproof::okta::auth::Auth;
-use jmlproof::scenario::cleanup::cleanup;
+use jmlproof::scenario::cleanup::{Deletion, cleanup};
 use jmlproof::scenario::journal::RunJournal;
 use jmlproof::secret::Secret;
 
@@ -24,6 +24,12 @@ fn journal(dir: &std::path::Path, run: &str, lines: &[(&str, chrono::DateTime<ch
     let path = dir.join(format!("{run}.jsonl"));
     std::fs::write(&path, text).unwrap();
     RunJournal::read(&path).unwrap()
+}
+
+fn client(sb: &jmlproof::sandbox::Sandbox) -> OktaClient {
+    let http = HttpClient::new(System::Okta, Policy::default(), Footprint::new()).unwrap();
+    let url = url::Url::parse(&sb.endpoints.okta_url).unwrap();
+    OktaClient::new(&url, Auth::Ssws(Secret::new(sb.endpoints.okta_token.clone())), http, None).unwrap()
 }
 
 #[tokio::test]
@@ -47,15 +53,10 @@ async fn only_this_runs_users_are_removed() {
             ("jmlproof-c0de-09@sandbox.example", now),
         ],
     );
-    let http = HttpClient::new(System::Okta, Policy::default(), Footprint::new()).unwrap();
-    let okta = OktaClient::new(
-        &url::Url::parse(&sb.endpoints.okta_url).unwrap(),
-        Auth::Ssws(Secret::new(sb.endpoints.okta_token.clone())),
-        http,
-        None,
-    )
-    .unwrap();
-    let report = cleanup(&okta, std::slice::from_ref(&run), "jmlproof-", 10).await.unwrap();
+    let okta = client(&sb);
+    let apps = [sb.endpoints.okta_entra_app_id.clone(), sb.endpoints.okta_aws_app_id.clone()];
+    let deletion = Deletion { apps: &apps, wait: std::time::Duration::from_secs(30) };
+    let report = cleanup(&okta, std::slice::from_ref(&run), "jmlproof-", 10, &deletion).await.unwrap();
     assert_eq!(report.removed, ["jmlproof-c0de-01@sandbox.example"]);
     assert_eq!(report.absent, ["jmlproof-c0de-09@sandbox.example"]);
     let refused: Vec<&str> = report.refused.iter().map(|(l, _)| l.as_str()).collect();
@@ -73,8 +74,39 @@ async fn only_this_runs_users_are_removed() {
         "c0df",
         &[("jmlproof-c0df-01@sandbox.example", chrono::Utc::now() - chrono::Duration::seconds(1))],
     );
-    let report = cleanup(&okta, &[run], "jmlproof-", 0).await.unwrap();
+    let report = cleanup(&okta, &[run], "jmlproof-", 0, &deletion).await.unwrap();
     assert!(report.refused[0].1.contains("max_users"));
     assert_eq!(o.json("/api/v1/users/jmlproof-c0df-01%40sandbox.example").await["status"], "ACTIVE");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A user whose deactivation Okta never pushes to one app is left deactivated, not
+/// deleted: deleting it would leave that app's downstream account enabled with no
+/// owner. The report says why; a later cleanup, once the push lands, finishes.
+#[tokio::test]
+async fn a_user_okta_has_not_deprovisioned_everywhere_is_left_deactivated_not_deleted() {
+    let sb = start_fast().await;
+    common::set_faults(
+        &sb,
+        "[entra]\ndelay = \"10ms\"\njitter = \"0s\"\n[aws]\ndelay = \"10ms\"\njitter = \"0s\"\ndeactivate = false\n",
+    )
+    .await;
+    let o = Okta::new(&sb);
+    let g = o.group_id("jmlproof-test").await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let u = o.create("jmlproof-c1de-01@sandbox.example", "K", "L", &[g]).await;
+    sb.settled().await;
+    let dir = std::env::temp_dir().join(format!("jmlproof-cleanup-pending-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = journal(&dir, "c1de", &[("jmlproof-c1de-01@sandbox.example", before)]);
+    let okta = client(&sb);
+    let apps = [sb.endpoints.okta_entra_app_id.clone(), sb.endpoints.okta_aws_app_id.clone()];
+    let deletion = Deletion { apps: &apps, wait: std::time::Duration::from_secs(2) };
+    let report = cleanup(&okta, std::slice::from_ref(&run), "jmlproof-", 10, &deletion).await.unwrap();
+    assert!(report.removed.is_empty() && !report.complete(), "{report:?}");
+    let why = &report.failed[0].1;
+    assert!(why.contains("left deactivated, not deleted") && why.contains(&sb.endpoints.okta_aws_app_id), "{why}");
+    let id = u["id"].as_str().unwrap();
+    assert_eq!(o.json(&format!("/api/v1/users/{id}")).await["status"], "DEPROVISIONED");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -244,19 +244,9 @@ async fn a_stretch_past_entra_retention_is_a_recorded_gap_and_a_partial_segment_
 
 #[test]
 fn the_cli_collects_twice_verifies_and_refuses_bad_input_in_one_line() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     let dir = scratch("ledger-cli");
     let config = dir.join("jmlproof.toml");
-    let mut sandbox = bin()
-        .args(["sandbox", "--seed-data", "studio", "--write-config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (mut sandbox, _) = common::cli::spawn_sandbox(&["--seed-data", "studio"], &config);
     let key = dir.join("key");
     let o = bin().args(["keygen", "--path"]).arg(&key).args(["--comment", "ledger@acme.example"]).output().unwrap();
     assert!(o.status.success(), "{}", shown(&o));

@@ -28,7 +28,20 @@ impl Report {
 /// Clock skew allowed between the journal's clock and Okta's `created`.
 const SKEW_SECS: i64 = 5;
 
-pub async fn cleanup(okta: &OktaClient, runs: &[RunJournal], prefix: &str, max_users: u32) -> Result<Report, RunError> {
+/// How cleanup deletes: only after Okta has pushed the deactivation to each of `apps`
+/// the user is assigned to, waiting up to `wait` for it.
+pub struct Deletion<'a> {
+    pub apps: &'a [String],
+    pub wait: std::time::Duration,
+}
+
+pub async fn cleanup(
+    okta: &OktaClient,
+    runs: &[RunJournal],
+    prefix: &str,
+    max_users: u32,
+    deletion: &Deletion<'_>,
+) -> Result<Report, RunError> {
     let mut report = Report::default();
     let mut actions = 0u32;
     for run in runs.iter().filter(|r| !r.clean()) {
@@ -74,19 +87,34 @@ pub async fn cleanup(okta: &OktaClient, runs: &[RunJournal], prefix: &str, max_u
                 continue;
             }
             actions += 1;
-            let outcome: Result<(), RunError> = async {
-                if user.status != "DEPROVISIONED" {
+            let outcome: Result<Option<String>, RunError> = async {
+                let apps = super::deprovision::assigned(okta, &user.id, deletion.apps).await?;
+                let since = if user.status != "DEPROVISIONED" {
                     journal.append(Action::Deactivate, Stage::Intent, &login, Some(&user.id), None, Some("cleanup"))?;
+                    let at = chrono::Utc::now();
                     okta.deactivate(&user.id).await?;
+                    at
+                } else {
+                    user.status_changed.unwrap_or(c.intent_at)
+                };
+                // Deleted before Okta pushed the deactivation, the downstream account
+                // could stay enabled with no owner: wait for the pushes first.
+                let pending = super::deprovision::pushes_pending(okta, &user.id, &apps, since, deletion.wait).await?;
+                if let Some(why) = pending {
+                    return Ok(Some(why));
                 }
                 journal.append(Action::DeleteUser, Stage::Intent, &login, Some(&user.id), None, Some("cleanup"))?;
                 okta.delete_user(&user.id).await?;
                 journal.append(Action::DeleteUser, Stage::Done, &login, Some(&user.id), None, Some("gone"))?;
-                Ok(())
+                Ok(None)
             }
             .await;
             match outcome {
-                Ok(()) => report.removed.push(login),
+                Ok(Some(why)) => {
+                    report.failed.push((login, why));
+                    left = true;
+                }
+                Ok(None) => report.removed.push(login),
                 Err(e) => {
                     report.failed.push((login, e.to_string()));
                     left = true;
@@ -139,7 +167,10 @@ pub fn main(args: CleanupArgs) -> anyhow::Result<crate::exit::Outcome> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let report = rt.block_on(async {
         let okta = OktaClient::from_config(&cfg.okta, crate::http::Footprint::new(), None)?;
-        cleanup(&okta, &runs, &test.login_prefix, test.max_users).await.map_err(anyhow::Error::from)
+        let apps = [cfg.entra.okta_app_id.clone(), cfg.aws.okta_app_id.clone()];
+        // Okta is held to deprovision within the leaver SLA; cleanup waits that long.
+        let deletion = Deletion { apps: &apps, wait: cfg.sla.leaver.0 };
+        cleanup(&okta, &runs, &test.login_prefix, test.max_users, &deletion).await.map_err(anyhow::Error::from)
     })?;
     for l in &report.removed {
         println!("removed {l}");

@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod cleanup;
 pub mod cmd;
+pub mod deprovision;
 pub mod journal;
 pub mod plan;
 pub mod progress;

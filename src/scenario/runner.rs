@@ -155,14 +155,14 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
 
     let outcome = phases(s, c, &groups, &mut journal, &mut record, &mut live).await;
     c.progress.event("teardown", json!({"run": s.run_id}));
-    let teardown = teardown(c, &mut journal, &mut record, &live).await;
+    let teardown = teardown(s, c, &mut journal, &mut record, &live).await;
     journal.append(
         Action::RunFinished,
         Stage::Done,
         &s.prefix,
         None,
         None,
-        Some(if teardown.is_ok() { "clean" } else { "teardown incomplete" }),
+        Some(if teardown.as_ref().is_ok_and(|complete| *complete) { "clean" } else { "teardown incomplete" }),
     )?;
     let gathered = outcome?;
     teardown?;
@@ -655,28 +655,61 @@ async fn watch_phase(
     }
 }
 
-/// One subject: deactivate if still active, then delete; each intent journaled first.
-async fn remove(c: &Clients<'_>, journal: &mut Journal, login: &str, id: &str) -> Result<(), RunError> {
-    let Some(user) = c.okta.get_user(id).await? else { return Ok(()) };
-    if user.status != "DEPROVISIONED" {
+/// One subject: deactivate if still active, wait for Okta to push that to every app
+/// the user is assigned to (deleted sooner, a downstream account could stay enabled
+/// with no owner), then delete; each intent journaled first. `Some(why)` when the
+/// user is left deactivated because a push has not happened within the leaver SLA.
+async fn remove(
+    s: &Settings,
+    c: &Clients<'_>,
+    journal: &mut Journal,
+    login: &str,
+    id: &str,
+) -> Result<Option<String>, RunError> {
+    let Some(user) = c.okta.get_user(id).await? else { return Ok(None) };
+    let apps: Vec<String> = s.apps().iter().map(|a| a.to_string()).collect();
+    let apps = super::deprovision::assigned(c.okta, id, &apps).await?;
+    let since = if user.status != "DEPROVISIONED" {
         journal.append(Action::Deactivate, Stage::Intent, login, Some(id), None, Some("teardown"))?;
+        let at = now();
         c.okta.deactivate(id).await?;
+        at
+    } else {
+        user.status_changed.unwrap_or_else(now)
+    };
+    // Interrupted, a minute at most: what is left is journaled for `jmlproof cleanup`.
+    let wait = if c.stop.raised() { s.sla.leaver.min(std::time::Duration::from_secs(60)) } else { s.sla.leaver };
+    if let Some(why) = super::deprovision::pushes_pending(c.okta, id, &apps, since, wait).await? {
+        return Ok(Some(why));
     }
     journal.append(Action::DeleteUser, Stage::Intent, login, Some(id), None, None)?;
     c.okta.delete_user(id).await?;
-    Ok(())
+    Ok(None)
 }
 
 /// Deletes what the run created: deactivate (if still active), then delete. Each
-/// step journaled; the deletion cap holds.
-async fn teardown(c: &Clients<'_>, journal: &mut Journal, record: &mut Record, live: &[Live]) -> Result<(), RunError> {
+/// step journaled; the deletion cap holds. Ok(false) when a user was left
+/// deactivated for `jmlproof cleanup` to finish.
+async fn teardown(
+    s: &Settings,
+    c: &Clients<'_>,
+    journal: &mut Journal,
+    record: &mut Record,
+    live: &[Live],
+) -> Result<bool, RunError> {
     let mut first_error: Option<RunError> = None;
+    let mut complete = true;
     for l in live {
         let Some(id) = &l.okta_id else { continue };
         let asked = now();
-        let result = remove(c, journal, &l.plan.login, id).await;
+        let result = remove(s, c, journal, &l.plan.login, id).await;
         match result {
-            Ok(()) => {
+            Ok(Some(why)) => {
+                journal.append(Action::DeleteUser, Stage::Failed, &l.plan.login, Some(id), None, Some(&why))?;
+                record.notes.push(format!("teardown of {}: {why}", l.plan.login));
+                complete = false;
+            }
+            Ok(None) => {
                 journal.append(Action::DeleteUser, Stage::Done, &l.plan.login, Some(id), None, Some("gone"))?;
                 record.steps.push(Step {
                     subject: l.plan.key.clone(),
@@ -714,6 +747,6 @@ async fn teardown(c: &Clients<'_>, journal: &mut Journal, record: &mut Record, l
     }
     match first_error {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(complete),
     }
 }
