@@ -82,6 +82,7 @@ impl std::str::FromStr for SecretRef {
                     "env: needs a variable name of letters, digits and _ (e.g. env:OKTA_TOKEN)",
                 ));
             }
+            secret_variables().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_string());
             Ok(SecretRef::Env(name.to_string()))
         } else if let Some(path) = text.strip_prefix("file:") {
             if path.trim().is_empty() {
@@ -331,11 +332,23 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// The environment variables any `env:` reference of this process names: a `cmd:`
+/// child never inherits them, so one secret's helper never sees another secret.
+fn secret_variables() -> &'static std::sync::Mutex<std::collections::BTreeSet<String>> {
+    static NAMES: std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeSet<String>>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(Default::default)
+}
+
 fn resolve_cmd(argv: &[String], timeout: Duration) -> Result<Secret, SecretError> {
     let Some((program, args)) = argv.split_first() else {
         return Err(SecretError::Invalid("cmd: needs a command"));
     };
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    for name in secret_variables().lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        command.env_remove(name);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -639,6 +652,19 @@ mod tests {
         let secret = r("cmd:printf '  s3cr3t $HOME\\n'").resolve().unwrap();
         // No shell: $HOME stays literal.
         assert_eq!(secret.expose(), "s3cr3t $HOME");
+    }
+
+    /// A `cmd:` helper's environment holds no variable an `env:` reference names: one
+    /// secret's helper never sees another secret. Other variables pass through.
+    #[cfg(unix)]
+    #[test]
+    fn cmd_children_never_inherit_the_env_secrets() {
+        set_env("JMLPROOF_TEST_ENV_CANARY", "canary-5d1e0f");
+        set_env("JMLPROOF_TEST_PLAIN", "plain-value");
+        assert_eq!(r("env:JMLPROOF_TEST_ENV_CANARY").resolve().unwrap().expose(), "canary-5d1e0f");
+        let seen = r("cmd:env").resolve().unwrap();
+        assert!(!seen.expose().contains("canary-5d1e0f"), "the helper saw the env: secret");
+        assert!(seen.expose().contains("JMLPROOF_TEST_PLAIN=plain-value"), "other variables pass through");
     }
 
     #[cfg(unix)]
