@@ -148,7 +148,13 @@ impl AwsClient {
         let count = || footprint::CountCalls { footprint: footprint.clone(), raw: raw.clone() };
         let is = aws_sdk_identitystore::config::Builder::from(sdk).interceptor(count()).build();
         let sso = aws_sdk_ssoadmin::config::Builder::from(sdk).interceptor(count()).build();
-        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk).interceptor(count()).build();
+        // LookupEvents' 2 calls a second are per account and region: another tool, or
+        // the previous collect, may have used them. More and longer retries than the
+        // SDK's three quick ones ride that out.
+        let patient = aws_smithy_types::retry::RetryConfig::standard()
+            .with_max_attempts(6)
+            .with_initial_backoff(Duration::from_secs(1));
+        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk).interceptor(count()).retry_config(patient).build();
         AwsClient {
             identitystore: aws_sdk_identitystore::Client::from_conf(is),
             ssoadmin: aws_sdk_ssoadmin::Client::from_conf(sso),
