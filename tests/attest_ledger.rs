@@ -12,7 +12,6 @@ use chrono::{DateTime, Duration, Utc};
 use jmlproof::attest::{Settings, attest, gather::Sources};
 use jmlproof::evidence::record::{Leg, Period, Record, Status};
 use jmlproof::http::Footprint;
-use jmlproof::ledger::collect::{Options, collect};
 use jmlproof::ledger::read::{LedgerView, load};
 use jmlproof::pack::Signer;
 use jmlproof::pack::verify::Trust;
@@ -42,18 +41,8 @@ async fn clients(sb: &Sandbox) -> SandboxClients {
 }
 
 async fn collect_into(sb: &Sandbox, c: &SandboxClients, ledger: &Path, signer: &Signer) {
-    let o = Options {
-        now: sb.shared.clock.now(),
-        since: None,
-        overlap: Duration::hours(6),
-        signer: Some(signer),
-        principal: "ledger@acme.example".into(),
-        operator: "test".into(),
-        // The trails are what this test is about; the user lists would triple its time.
-        snapshots: false,
-    };
-    let s = jmlproof::ledger::collect::Sources { okta: &c.okta, graph: &c.graph, aws: &c.aws };
-    collect(ledger, &s, &o).await.unwrap();
+    // The trails are what this test is about; the user lists would triple its time.
+    common::collect(sb, c, ledger, signer, false).await;
 }
 
 async fn attested(sb: &Sandbox, c: &SandboxClients, period: Period, ledger: Option<LedgerView>) -> Record {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use jmlproof::evidence::record::Source;
 use jmlproof::http::Footprint;
 use jmlproof::ledger::chain::{LedgerReport, verify_ledger};
-use jmlproof::ledger::collect::{Collected, Options, Sources, collect};
+use jmlproof::ledger::collect::Collected;
 use jmlproof::pack::Signer;
 use jmlproof::pack::verify::Trust;
 use jmlproof::sandbox::Sandbox;
@@ -36,16 +36,7 @@ fn signer(dir: &Path) -> (Signer, PathBuf) {
 
 async fn collect_now(sb: &Sandbox, ledger: &Path, signer: &Signer) -> Collected {
     let c = sandbox_clients(&sb.endpoints, &Footprint::new(), None).await.unwrap();
-    let o = Options {
-        now: sb.shared.clock.now(),
-        since: None,
-        overlap: Duration::hours(6),
-        signer: Some(signer),
-        principal: "ledger@acme.example".into(),
-        operator: "test".into(),
-        snapshots: true,
-    };
-    collect(ledger, &Sources { okta: &c.okta, graph: &c.graph, aws: &c.aws }, &o).await.unwrap()
+    common::collect(sb, &c, ledger, signer, true).await
 }
 
 fn window(c: &Collected, source: Source) -> &jmlproof::ledger::Window {

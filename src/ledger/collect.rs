@@ -338,20 +338,13 @@ pub async fn collect(dir: &Path, s: &Sources<'_>, o: &Options<'_>) -> Result<Col
 fn write_allowed_signers(dir: &Path, signer: &Signer, principal: &str) -> Result<(), LedgerError> {
     let path = dir.join("allowed_signers");
     let line = signer.allowed_signers_line(principal)?;
-    match std::fs::read_to_string(&path) {
-        Ok(text) if text.contains(line.trim()) => return Ok(()),
-        Ok(text) => {
-            // A new key is added, never swapped in: older segments stay checkable.
-            let tmp = dir.join(format!(".allowed_signers.tmp-{}", std::process::id()));
-            std::fs::write(&tmp, format!("{text}{line}"))
-                .map_err(|e| LedgerError::Io(format!("{}: {e}", tmp.display())))?;
-            std::fs::rename(&tmp, &path).map_err(|e| LedgerError::Io(format!("{}: {e}", path.display())))?;
-        }
-        Err(_) => {
-            let tmp = dir.join(format!(".allowed_signers.tmp-{}", std::process::id()));
-            std::fs::write(&tmp, &line).map_err(|e| LedgerError::Io(format!("{}: {e}", tmp.display())))?;
-            std::fs::rename(&tmp, &path).map_err(|e| LedgerError::Io(format!("{}: {e}", path.display())))?;
-        }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    if text.contains(line.trim()) {
+        return Ok(());
     }
+    // A new key is added, never swapped in: older segments stay checkable.
+    let tmp = dir.join(format!(".allowed_signers.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, format!("{text}{line}")).map_err(|e| LedgerError::Io(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &path).map_err(|e| LedgerError::Io(format!("{}: {e}", path.display())))?;
     Ok(())
 }

@@ -276,3 +276,25 @@ pub async fn sdk_config(endpoint: &str, region: &str, key: &str, secret: &str, a
         .load()
         .await
 }
+
+/// One `collect` into `ledger` at the sandbox's time now, signed by `signer` as
+/// ledger@acme.example, with the default 6-hour overlap.
+pub async fn collect(
+    sb: &Sandbox,
+    c: &jmlproof::scenario::cmd::SandboxClients,
+    ledger: &std::path::Path,
+    signer: &jmlproof::pack::Signer,
+    snapshots: bool,
+) -> jmlproof::ledger::collect::Collected {
+    let o = jmlproof::ledger::collect::Options {
+        now: sb.shared.clock.now(),
+        since: None,
+        overlap: chrono::Duration::hours(6),
+        signer: Some(signer),
+        principal: "ledger@acme.example".into(),
+        operator: "test".into(),
+        snapshots,
+    };
+    let s = jmlproof::ledger::collect::Sources { okta: &c.okta, graph: &c.graph, aws: &c.aws };
+    jmlproof::ledger::collect::collect(ledger, &s, &o).await.unwrap()
+}
