@@ -118,3 +118,55 @@ pub fn vendor_error(call: &Call<'_>, status: u16, headers: &HeaderMap, body: &st
         request_id,
     }
 }
+
+/// The pages one paged read has fetched. A `next` link that leads back to one of them
+/// (a server bug, or a hostile answer) would loop forever and repeat its items: the
+/// read stops with an error instead, and what depended on it is UNKNOWN.
+#[derive(Debug, Default)]
+pub struct Seen(std::collections::HashSet<String>);
+
+impl Seen {
+    /// Records `current` as read and vets the `next` link it gave.
+    pub fn follow(
+        &mut self,
+        system: System,
+        endpoint: &str,
+        current: &reqwest::Url,
+        next: Option<reqwest::Url>,
+    ) -> Result<Option<reqwest::Url>, ApiError> {
+        self.0.insert(current.as_str().to_string());
+        match next {
+            Some(n) if self.0.contains(n.as_str()) => Err(ApiError::Malformed {
+                system,
+                endpoint: endpoint.to_string(),
+                detail: format!(
+                    "the next link leads back to a page already read (after {} page{}); stopped rather than loop",
+                    self.0.len(),
+                    if self.0.len() == 1 { "" } else { "s" }
+                ),
+            }),
+            n => Ok(n),
+        }
+    }
+}
+
+/// Reads of an idempotent call whose 2xx body arrives cut short or is not JSON: a
+/// dropped connection or a proxy truncates, and the next read is usually whole.
+pub const BODY_ATTEMPTS: u32 = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_next_link_back_to_any_page_read_is_refused() {
+        let u = |q: &str| reqwest::Url::parse(&format!("https://acme.okta.com/api/v1/logs?after={q}")).unwrap();
+        let mut seen = Seen::default();
+        assert_eq!(seen.follow(System::Okta, "GET /api/v1/logs", &u("1"), Some(u("2"))).unwrap(), Some(u("2")));
+        assert_eq!(seen.follow(System::Okta, "GET /api/v1/logs", &u("2"), Some(u("3"))).unwrap(), Some(u("3")));
+        // A cycle of three pages, not only a page naming itself.
+        let e = seen.follow(System::Okta, "GET /api/v1/logs", &u("3"), Some(u("1"))).unwrap_err().to_string();
+        assert!(e.contains("leads back to a page already read (after 3 pages)"), "{e}");
+        assert!(seen.follow(System::Okta, "GET /api/v1/logs", &u("4"), None).unwrap().is_none());
+    }
+}

@@ -216,7 +216,13 @@ pub struct HttpClient {
 
 enum Attempt {
     Done(reqwest::Response),
-    Retry { wait: Duration, last: String },
+    /// `throttled`: the server asked us to slow down (429): it gets four times the
+    /// retries of other failures, within the same wait budget.
+    Retry {
+        wait: Duration,
+        last: String,
+        throttled: bool,
+    },
 }
 
 impl HttpClient {
@@ -286,15 +292,18 @@ impl HttpClient {
                     if !(idempotent && is_transient(&e)) {
                         return Err(HttpError::Request { system: self.system, endpoint: label, cause });
                     }
-                    Attempt::Retry { wait: backoff(attempt, &self.policy), last: cause }
+                    Attempt::Retry { wait: backoff(attempt, &self.policy), last: cause, throttled: false }
                 }
             };
-            let (wait, last) = match next {
+            let (wait, last, throttled) = match next {
                 Attempt::Done(response) => return Ok(response),
-                Attempt::Retry { wait, last } => (wait, last),
+                Attempt::Retry { wait, last, throttled } => (wait, last, throttled),
             };
             let over_budget = waited + wait > self.policy.max_wait;
-            if attempt > self.policy.max_retries || over_budget {
+            // Throttling is waited out longer (a storm passes; the server says when), but
+            // not forever: a server that asks for no wait at all would never use the budget.
+            let cap = if throttled { self.policy.max_retries.saturating_mul(4) } else { self.policy.max_retries };
+            if attempt > cap || over_budget {
                 let last = if over_budget {
                     format!("{last}, next wait {} over the budget", duration::format(wait))
                 } else {
@@ -350,7 +359,7 @@ impl HttpClient {
         };
         let wait = advised_wait(self.system, status, &headers, body.as_deref(), now)
             .unwrap_or_else(|| backoff(attempt, &self.policy));
-        Attempt::Retry { wait, last: format!("HTTP {}", status.as_u16()) }
+        Attempt::Retry { wait, last: format!("HTTP {}", status.as_u16()), throttled }
     }
 }
 
@@ -654,13 +663,19 @@ mod tests {
 
     #[tokio::test]
     async fn gives_up_after_max_retries() {
+        let (base, script) = serve(vec![(503, vec![("retry-after", "0".into())], "")]).await;
+        let (c, _) = client(System::Graph, Policy { max_retries: 2, ..fast_policy() });
+        let err = get(&c, &base, "/v1.0/users", true).await.unwrap_err().to_string();
+        assert_eq!(err, "graph GET /v1.0/users: gave up after 3 attempts (last: HTTP 503), waited 0.0s");
+        assert_eq!(script.hits.load(Ordering::SeqCst), 3);
+        // Throttling gets four times the retries: a 429 storm is waited out.
         let (base, script) = serve(vec![(429, vec![("retry-after", "0".into())], "")]).await;
         let (c, footprint) = client(System::Graph, Policy { max_retries: 2, ..fast_policy() });
         let err = get(&c, &base, "/v1.0/users", true).await.unwrap_err().to_string();
-        assert_eq!(err, "graph GET /v1.0/users: gave up after 3 attempts (last: HTTP 429), waited 0.0s");
-        assert_eq!(script.hits.load(Ordering::SeqCst), 3);
+        assert_eq!(err, "graph GET /v1.0/users: gave up after 9 attempts (last: HTTP 429), waited 0.0s");
+        assert_eq!(script.hits.load(Ordering::SeqCst), 9);
         let row = stats(&footprint);
-        assert_eq!((row.calls, row.retries, row.throttled), (1, 2, 3));
+        assert_eq!((row.calls, row.retries, row.throttled), (1, 8, 9));
     }
 
     #[tokio::test]

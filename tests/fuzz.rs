@@ -1,6 +1,8 @@
 //! A seeded mutation fuzzer over the parsers that read what others wrote: SHA256SUMS
 //! and allowed_signers (`verify`), Okta's Link header, the System Log page and Graph's
-//! directory-audit page, secret references, the config, and a ledger's segment.json.
+//! directory-audit page, Graph's nextLink and $filter, the awsJson answers the AWS SDK
+//! parses and CloudTrail's embedded events, secret references, the config, and a
+//! ledger's segment.json.
 //! Each target takes real inputs (the fixtures), mutates them (bytes flipped, inserted,
 //! cut, chunks doubled, hostile tokens spliced in) and must never panic. CI runs a
 //! few thousand cases per target; `JMLPROOF_FUZZ_ITERS=500000` runs longer. A case
@@ -228,5 +230,94 @@ fn secret_references_config_and_ledger_manifest() {
         "returned":1,"kept":1,"duplicates":0,"gap":null}],"snapshots":[]}"#;
     fuzz("segment", 8, &[manifest.to_vec()], |b| {
         let _ = serde_json::from_slice::<jmlproof::ledger::Segment>(b);
+    });
+}
+
+#[test]
+fn graph_next_link_and_audit_filter() {
+    let base = url::Url::parse("https://graph.microsoft.com/v1.0/").unwrap();
+    let pages = [fixture("graph/users-page1-nextlink.json")];
+    fuzz("graph-nextlink", 7, &pages, |b| {
+        if let Ok(page) = serde_json::from_slice::<serde_json::Value>(b)
+            && let Ok(Some(next)) = jmlproof::entra::next_link_of(&base, "/users", &page)
+        {
+            // A link that survived must stay on Graph, and following it twice is refused.
+            assert_eq!(next.origin(), base.origin());
+            let mut seen = jmlproof::api::Seen::default();
+            let _ = seen.follow(jmlproof::http::System::Graph, "GET /users", &next, Some(next.clone())).unwrap_err();
+        }
+    });
+    // The $filter carries user-supplied ids and names: quotes are doubled, nothing breaks out.
+    let ids = [b"6b1f9d52-2c4a-4f6e-9a0b-1c2d3e4f5a6b".to_vec(), b"o'brien@acme.example".to_vec()];
+    fuzz("graph-filter", 8, &ids, |b| {
+        let id = text(b);
+        let q = jmlproof::entra::AuditQuery { target_id: Some(id.clone()), activity: Some(id), ..Default::default() };
+        let f = q.filter().unwrap();
+        // Outside the literals, only the filter's own words remain.
+        let outside: String = f.split('\'').step_by(2).collect();
+        assert!(!outside.contains(" or "), "{f}");
+    });
+}
+
+/// The awsJson answers as the SDK parses them, served by a loopback stand-in that
+/// answers every call with the case's bytes; and CloudTrail's embedded event JSON.
+#[test]
+fn aws_json_responses_and_cloudtrail_events() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let body = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let served = body.clone();
+    let client = rt.block_on(async move {
+        let app = axum::Router::new().fallback(move || {
+            let b = served.lock().unwrap().clone();
+            async move { ([("content-type", "application/x-amz-json-1.1")], b) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        // One attempt: a case that does not parse is an error to return, not to retry.
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://{addr}"))
+            .credentials_provider(aws_sdk_identitystore::config::Credentials::new("AKIDFUZZ", "fuzz", None, None, "f"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let fp = jmlproof::http::Footprint::new();
+        jmlproof::aws::AwsClient::new(&sdk, "d-1234567890", "arn:aws:sso:::instance/ssoins-1", fp, None)
+    });
+    let seeds = [
+        fixture("aws/identitystore/describe-user.disabled.response.json"),
+        fixture("aws/identitystore/list-users.page1.response.json"),
+    ];
+    // Each case is a round trip through the SDK: fewer of them.
+    let rounds = (iterations() / 6).max(50);
+    let mut rng = Rng(9);
+    for i in 0..rounds {
+        let case = mutate(&mut rng, &seeds[i % seeds.len()]);
+        *body.lock().unwrap() = case.clone();
+        let run = AssertUnwindSafe(|| {
+            rt.block_on(async {
+                let _ = client.describe_user("94482488-3041-7026-18f3-be45837cd0e4").await;
+                let _ = client.list_users().await;
+            })
+        });
+        if catch_unwind(run).is_err() {
+            panic!("aws-json: case {i} panicked: {}", hex(&case));
+        }
+    }
+    let events = [fixture("aws/cloudtrail/scim-events.decoded.json")];
+    fuzz("cloudtrail-event", 10, &events, |b| {
+        if let Ok(serde_json::Value::Array(all)) = serde_json::from_slice(b) {
+            for event in all {
+                let e = jmlproof::aws::types::TrailEvent {
+                    event_id: String::new(),
+                    event_name: event["eventName"].as_str().unwrap_or("").into(),
+                    event_time: None,
+                    username: None,
+                    event,
+                };
+                let _ = (e.target_id(), e.patch_paths(), e.active_after(), e.actor(), e.error_code());
+            }
+        }
     });
 }

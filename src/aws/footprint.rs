@@ -78,3 +78,25 @@ impl Intercept for CountCalls {
         Ok(())
     }
 }
+
+/// Every call jmlproof makes to AWS reads: a 200 whose body does not parse (cut short
+/// by a dropped connection or a proxy) is worth reading again, which the SDK's own
+/// classifiers do not do.
+#[derive(Debug)]
+pub struct RetryUnparsed;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for RetryUnparsed {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let ok_status = ctx.response().is_some_and(|r| r.status().is_success());
+        let failed = ctx.output_or_error().is_some_and(|r| r.is_err());
+        if ok_status && failed { RetryAction::transient_error() } else { RetryAction::NoActionIndicated }
+    }
+
+    fn name(&self) -> &'static str {
+        "jmlproof-retry-unparsed"
+    }
+}

@@ -43,6 +43,12 @@ fn sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
 ) -> ApiError {
     let endpoint = format!("POST {op}");
     match &e {
+        // A success status whose body did not parse reaches the SDK as an unmodeled error.
+        SdkError::ServiceError(se) if se.raw().status().is_success() => ApiError::Malformed {
+            system: System::Aws,
+            endpoint,
+            detail: format!("HTTP {} with a body that does not parse", se.raw().status().as_u16()),
+        },
         SdkError::ServiceError(se) => {
             let raw = se.raw();
             let request_id = raw.headers().get("x-amzn-requestid").map(str::to_string);
@@ -116,6 +122,20 @@ macro_rules! ic_user {
     }};
 }
 
+/// The SDK sets no read or attempt timeout of its own, so an AWS endpoint that stops
+/// answering would hang the run. Each attempt gets the HTTP policy's limits unless the
+/// loaded config (or the caller) chose its own; a timed-out attempt is retried.
+fn timeouts(sdk: &aws_config::SdkConfig) -> aws_smithy_types::timeout::TimeoutConfig {
+    let policy = crate::http::Policy::default();
+    let ours = aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(policy.connect_timeout)
+        .operation_attempt_timeout(policy.request_timeout);
+    match sdk.timeout_config() {
+        Some(chosen) => chosen.to_builder().take_unset_from(ours).build(),
+        None => ours.build(),
+    }
+}
+
 impl AwsClient {
     /// Loads the SDK configuration the standard way (env, profile, SSO, web identity,
     /// credential_process), with `[aws]` region, profile and endpoint override.
@@ -146,15 +166,29 @@ impl AwsClient {
         raw: Option<Arc<RawLog>>,
     ) -> AwsClient {
         let count = || footprint::CountCalls { footprint: footprint.clone(), raw: raw.clone() };
-        let is = aws_sdk_identitystore::config::Builder::from(sdk).interceptor(count()).build();
-        let sso = aws_sdk_ssoadmin::config::Builder::from(sdk).interceptor(count()).build();
+        let timeouts = timeouts(sdk);
+        let is = aws_sdk_identitystore::config::Builder::from(sdk)
+            .interceptor(count())
+            .retry_classifier(footprint::RetryUnparsed)
+            .timeout_config(timeouts.clone())
+            .build();
+        let sso = aws_sdk_ssoadmin::config::Builder::from(sdk)
+            .interceptor(count())
+            .retry_classifier(footprint::RetryUnparsed)
+            .timeout_config(timeouts.clone())
+            .build();
         // LookupEvents' 2 calls a second are per account and region: another tool, or
         // the previous collect, may have used them. More and longer retries than the
         // SDK's three quick ones ride that out.
         let patient = aws_smithy_types::retry::RetryConfig::standard()
             .with_max_attempts(6)
             .with_initial_backoff(Duration::from_secs(1));
-        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk).interceptor(count()).retry_config(patient).build();
+        let ct = aws_sdk_cloudtrail::config::Builder::from(sdk)
+            .interceptor(count())
+            .retry_classifier(footprint::RetryUnparsed)
+            .retry_config(patient)
+            .timeout_config(timeouts)
+            .build();
         AwsClient {
             identitystore: aws_sdk_identitystore::Client::from_conf(is),
             ssoadmin: aws_sdk_ssoadmin::Client::from_conf(sso),

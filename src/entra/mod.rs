@@ -68,6 +68,17 @@ impl AuditQuery {
     }
 }
 
+/// A page's `@odata.nextLink`, which must stay on Graph (`base`'s origin): the token
+/// goes wherever it points. Public for the fuzz tests.
+pub fn next_link_of(base: &Url, label: &str, page: &Value) -> Result<Option<Url>, ApiError> {
+    let Some(n) = page["@odata.nextLink"].as_str() else { return Ok(None) };
+    let url = Url::parse(n).map_err(|e| malformed(label, format!("@odata.nextLink: {e}")))?;
+    if url.origin() != base.origin() {
+        return Err(malformed(label, format!("@odata.nextLink leaves Graph: {}", url.origin().ascii_serialization())));
+    }
+    Ok(Some(url))
+}
+
 fn setup(detail: String) -> ApiError {
     ApiError::Setup { system: System::Graph, detail }
 }
@@ -176,38 +187,41 @@ impl GraphClient {
     }
 
     async fn get_json(&self, url: Url, label: &str, advanced: bool) -> Result<Value, ApiError> {
-        let (status, headers, text) = self.call(Method::GET, url, label, advanced, None).await?;
         let call = Call { system: System::Graph, endpoint: label, method: "GET", raw: None };
-        if !(200..300).contains(&status) {
-            return Err(api::vendor_error(&call, status, &headers, &text));
+        let mut attempt = 1;
+        loop {
+            let again = attempt < api::BODY_ATTEMPTS;
+            attempt += 1;
+            let (status, headers, text) = match self.call(Method::GET, url.clone(), label, advanced, None).await {
+                Err(ApiError::Malformed { .. }) if again => continue,
+                r => r?,
+            };
+            if !(200..300).contains(&status) {
+                return Err(api::vendor_error(&call, status, &headers, &text));
+            }
+            match api::json(&call, &text) {
+                Err(_) if again => continue,
+                r => return r,
+            }
         }
-        api::json(&call, &text)
     }
 
     /// Every item of a collection, following `@odata.nextLink` whole until it is absent.
     async fn collect(&self, first: Url, label: &str, advanced: bool) -> Result<Vec<Value>, ApiError> {
         let mut out = Vec::new();
         let mut next = Some(first);
+        let mut seen = crate::api::Seen::default();
         while let Some(url) = next {
-            let page = self.get_json(url, label, advanced).await?;
+            let page = self.get_json(url.clone(), label, advanced).await?;
             let items = page["value"].as_array().ok_or_else(|| malformed(label, "no value array".into()))?;
             out.extend(items.iter().cloned());
-            next = self.next_link(label, &page)?;
+            next = seen.follow(System::Graph, &format!("GET {label}"), &url, self.next_link(label, &page)?)?;
         }
         Ok(out)
     }
 
-    /// `@odata.nextLink`, which must stay on Graph: the token goes wherever it points.
     fn next_link(&self, label: &str, page: &Value) -> Result<Option<Url>, ApiError> {
-        let Some(n) = page["@odata.nextLink"].as_str() else { return Ok(None) };
-        let url = Url::parse(n).map_err(|e| malformed(label, format!("@odata.nextLink: {e}")))?;
-        if url.origin() != self.base.origin() {
-            return Err(malformed(
-                label,
-                format!("@odata.nextLink leaves Graph: {}", url.origin().ascii_serialization()),
-            ));
-        }
-        Ok(Some(url))
+        next_link_of(&self.base, label, page)
     }
 
     fn parse<T: serde::de::DeserializeOwned>(label: &str, v: Value) -> Result<T, ApiError> {
@@ -266,9 +280,10 @@ impl GraphClient {
         let label = "/users";
         let mut next = Some(self.url("users", &[("$select", USER_SELECT), ("$top", "999")])?);
         let mut out = Vec::new();
+        let mut seen = crate::api::Seen::default();
         while let Some(url) = next {
-            let mut page = self.get_json(url, label, false).await?;
-            next = self.next_link(label, &page)?;
+            let mut page = self.get_json(url.clone(), label, false).await?;
+            next = seen.follow(System::Graph, &format!("GET {label}"), &url, self.next_link(label, &page)?)?;
             let Some(Value::Array(items)) = page.get_mut("value").map(Value::take) else {
                 return Err(malformed(label, "no value array".into()));
             };
@@ -460,10 +475,11 @@ impl GraphClient {
         let mut next = Some(self.url("auditLogs/directoryAudits", &q)?);
         let mut out = Vec::new();
         let mut oldest: Option<DateTime<Utc>> = None;
+        let mut seen = crate::api::Seen::default();
         while let Some(url) = next {
             self.audits.admit().await;
-            let mut page = self.get_json(url, label, false).await?;
-            next = self.next_link(label, &page)?;
+            let mut page = self.get_json(url.clone(), label, false).await?;
+            next = seen.follow(System::Graph, &format!("GET {label}"), &url, self.next_link(label, &page)?)?;
             let Some(Value::Array(rows)) = page.get_mut("value").map(Value::take) else {
                 return Err(malformed(label, "no value array".into()));
             };

@@ -56,13 +56,32 @@ fn secs(d: Duration) -> String {
     }
 }
 
+/// A source time in our clock. Offsets within the one-second resolution of `Date`
+/// headers are noise and left alone; a larger one (a skewed downstream clock) is
+/// taken off, and the stamp says so.
+fn in_our_clock(s: &Stamp, offset: Option<Duration>) -> Stamp {
+    match offset.filter(|o| o.abs() > Duration::seconds(1)) {
+        Some(o) => Stamp {
+            at: s.at - o,
+            provenance: s.provenance,
+            detail: format!(
+                "{} at {}, less the source clock's measured offset of {}",
+                s.detail,
+                s.at.to_rfc3339(),
+                secs(o)
+            ),
+        },
+        None => s.clone(),
+    }
+}
+
 /// Picks the time a change happened at: the source's when the window confirms it.
 pub fn change_time(change: &Change) -> Option<(Stamp, Option<String>)> {
     let window = change.window.as_ref();
     match (window, &change.source) {
         (None, None) => None,
         // Only the audit trail saw it (e.g. a deleted account whose state is gone): its time stands.
-        (None, Some(s)) => Some((s.clone(), None)),
+        (None, Some(s)) => Some((in_our_clock(s, change.clock_offset), None)),
         (Some(w), source) => {
             let upper = Stamp {
                 at: w.first_seen,
@@ -76,7 +95,7 @@ pub fn change_time(change: &Change) -> Option<(Stamp, Option<String>)> {
             let lower_ok = w.last_not_seen.is_none_or(|l| ours >= l - tol);
             let upper_ok = ours <= w.first_seen + tol;
             if lower_ok && upper_ok {
-                Some((s.clone(), None))
+                Some((in_our_clock(s, change.clock_offset), None))
             } else {
                 let note = format!(
                     "{} at {} falls outside the poll window ({} … {}); the window's upper bound is used",
@@ -98,6 +117,12 @@ pub fn timed(t0: Option<&Stamp>, change: Option<&Change>, unseen: Option<&Unseen
     let picked = change.and_then(change_time);
     let Some((at, note)) = picked else {
         return match unseen {
+            // Not seen, but not looked at after the deadline either: it may have been on time.
+            Some(Unseen::NotChanged { last_checked }) if *last_checked < t0.at + sla => unknown(format!(
+                "not seen by the last check, {} after T0, before the SLA of {} ended: polling did not keep up",
+                secs(*last_checked - t0.at),
+                secs(sla)
+            )),
             Some(Unseen::NotChanged { last_checked }) => Timed {
                 status: Status::Fail,
                 latency: None,
@@ -191,8 +216,12 @@ mod tests {
             clock_offset: Some(Duration::seconds(30)),
         };
         let v = timed(Some(&stamp(0, Provenance::Source)), Some(&c), None, Duration::seconds(SLA));
-        assert_eq!(v.time.unwrap().provenance, Provenance::Source);
         assert!(v.note.is_none());
+        // The verdict is dated and timed in our clock: 14 s, not the source's 44.
+        assert_eq!(v.latency, Some(Duration::seconds(14)));
+        let time = v.time.unwrap();
+        assert_eq!((time.provenance, time.at), (Provenance::Source, t(14)));
+        assert!(time.detail.contains("offset of 30"), "{}", time.detail);
     }
 
     #[test]
@@ -211,6 +240,11 @@ mod tests {
             timed(Some(&stamp(0, Provenance::Source)), None, Some(&Unseen::NotChanged { last_checked: t(600) }), sla);
         assert_eq!(v.status, Status::Fail);
         assert!(v.reason.starts_with("not changed within the SLA of 1m"), "{}", v.reason);
+        // Last looked at before the SLA ended (polling fell behind): not a FAIL.
+        let v =
+            timed(Some(&stamp(0, Provenance::Source)), None, Some(&Unseen::NotChanged { last_checked: t(20) }), sla);
+        assert_eq!(v.status, Status::Unknown);
+        assert!(v.reason.contains("polling did not keep up"), "{}", v.reason);
     }
 
     #[test]

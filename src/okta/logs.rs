@@ -66,13 +66,14 @@ pub struct LogPager<'c> {
     client: &'c OktaClient,
     next: Option<reqwest::Url>,
     polling: bool,
+    seen: crate::api::Seen,
 }
 
 impl<'c> LogPager<'c> {
     pub(super) fn new(client: &'c OktaClient, query: &LogQuery) -> Result<LogPager<'c>, ApiError> {
         let mut url = client.url("/api/v1/logs")?;
         url.query_pairs_mut().extend_pairs(query.params());
-        Ok(LogPager { client, next: Some(url), polling: query.is_polling() })
+        Ok(LogPager { client, next: Some(url), polling: query.is_polling(), seen: crate::api::Seen::default() })
     }
 
     /// The next page, or `None` when a bounded query is done. A polling query always
@@ -80,6 +81,13 @@ impl<'c> LogPager<'c> {
     pub async fn next_page(&mut self) -> Result<Option<Vec<LogEvent>>, ApiError> {
         let Some(url) = self.next.clone() else { return Ok(None) };
         let (values, next) = self.client.page(url.clone(), "/api/v1/logs").await?;
+        // A polling cursor repeats itself after an empty page ("nothing new yet"); after
+        // a page of events it must move on, as a bounded query's must always.
+        let next = if self.polling && values.is_empty() {
+            next
+        } else {
+            self.seen.follow(crate::http::System::Okta, "GET /api/v1/logs", &url, next)?
+        };
         self.next = match next {
             Some(n) => Some(n),
             // Okta always gives a polling query a next link; without one the cursor is

@@ -160,12 +160,23 @@ impl OktaClient {
         idempotent: bool,
     ) -> Result<(Value, HeaderMap), ApiError> {
         let m = method.as_str().to_string();
-        let (status, headers, text) = self.call(method, url, label, body, idempotent).await?;
         let call = Call { system: System::Okta, endpoint: label, method: &m, raw: None };
-        if !(200..300).contains(&status) {
-            return Err(api::vendor_error(&call, status, &headers, &text));
+        let mut attempt = 1;
+        loop {
+            let again = idempotent && attempt < api::BODY_ATTEMPTS;
+            attempt += 1;
+            let (status, headers, text) = match self.call(method.clone(), url.clone(), label, body, idempotent).await {
+                Err(ApiError::Malformed { .. }) if again => continue,
+                r => r?,
+            };
+            if !(200..300).contains(&status) {
+                return Err(api::vendor_error(&call, status, &headers, &text));
+            }
+            match api::json(&call, &text) {
+                Err(_) if again => continue,
+                r => return Ok((r?, headers)),
+            }
         }
-        Ok((api::json(&call, &text)?, headers))
     }
 
     fn parse<T: serde::de::DeserializeOwned>(label: &str, method: &str, v: Value) -> Result<T, ApiError> {
@@ -228,16 +239,17 @@ impl OktaClient {
         mut keep: impl FnMut(&mut T) -> bool,
     ) -> Result<Vec<T>, ApiError> {
         let mut out = Vec::new();
+        let mut seen = crate::api::Seen::default();
         let mut next = Some(url);
         while let Some(u) = next {
-            let (items, n) = self.page(u, label).await?;
+            let (items, n) = self.page(u.clone(), label).await?;
             for v in items {
                 let mut item = Self::parse(label, "GET", v)?;
                 if keep(&mut item) {
                     out.push(item);
                 }
             }
-            next = n;
+            next = seen.follow(System::Okta, &format!("GET {label}"), &u, n)?;
         }
         Ok(out)
     }

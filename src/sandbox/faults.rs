@@ -25,11 +25,61 @@ pub struct ApiFaults {
     pub rate_5xx: f64,
     /// Latency added to every API call.
     pub latency: Human,
+    /// Fraction of API calls whose connection is dropped before an answer.
+    pub rate_reset: f64,
+    /// Fraction of API calls answered only after `slow` (past a client's timeout).
+    pub rate_slow: f64,
+    pub slow: Human,
+    /// Fraction of API calls answered with the JSON body cut short, after the call took effect.
+    pub rate_malformed: f64,
+    /// Every JSON object in every answer carries a field no client knows.
+    pub extra_field: bool,
+    /// How far the system's clock is off: its `Date` headers and its audit times.
+    pub clock_skew: Skew,
+}
+
+/// A signed duration: `"-5m"` is a clock five minutes behind, `"90s"` one ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Skew(pub chrono::Duration);
+
+impl<'de> Deserialize<'de> for Skew {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let (sign, rest) = match s.trim().strip_prefix('-') {
+            Some(rest) => (-1, rest),
+            None => (1, s.trim().trim_start_matches('+')),
+        };
+        let d = crate::duration::parse(rest).map_err(serde::de::Error::custom)?;
+        let d = chrono::Duration::from_std(d).map_err(serde::de::Error::custom)?;
+        Ok(Skew(d * sign))
+    }
+}
+
+impl Serialize for Skew {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let abs = self.0.abs().to_std().unwrap_or_default();
+        let sign = if self.0 < chrono::Duration::zero() { "-" } else { "" };
+        s.serialize_str(&format!("{sign}{}", crate::duration::format(abs)))
+    }
+}
+
+fn slow_default() -> Human {
+    Human(Duration::from_secs(60))
 }
 
 impl OktaFaults {
     pub fn api(&self) -> ApiFaults {
-        ApiFaults { rate_429: self.rate_429, rate_5xx: self.rate_5xx, latency: self.latency }
+        ApiFaults {
+            rate_429: self.rate_429,
+            rate_5xx: self.rate_5xx,
+            latency: self.latency,
+            rate_reset: self.rate_reset,
+            rate_slow: self.rate_slow,
+            slow: self.slow,
+            rate_malformed: self.rate_malformed,
+            extra_field: self.extra_field,
+            clock_skew: Skew::default(),
+        }
     }
 }
 
@@ -39,6 +89,13 @@ pub struct OktaFaults {
     pub rate_429: f64,
     pub rate_5xx: f64,
     pub latency: Human,
+    pub rate_reset: f64,
+    pub rate_slow: f64,
+    pub slow: Human,
+    pub rate_malformed: f64,
+    pub extra_field: bool,
+    /// Every System Log page's `next` link points back at the same page, forever.
+    pub log_next_repeats: bool,
     /// Requests per rate-limit window for management endpoints (users, groups, apps).
     pub rate_limit: u32,
     /// Requests per window for /api/v1/logs (Okta's published Workforce figure: 120/min).
@@ -55,6 +112,12 @@ impl Default for OktaFaults {
             rate_429: 0.0,
             rate_5xx: 0.0,
             latency: Human(Duration::ZERO),
+            rate_reset: 0.0,
+            rate_slow: 0.0,
+            slow: slow_default(),
+            rate_malformed: 0.0,
+            extra_field: false,
+            log_next_repeats: false,
             rate_limit: 600,
             logs_rate_limit: 120,
             rate_window: Human(Duration::from_secs(60)),
@@ -111,6 +174,13 @@ macro_rules! leg_table {
             pub rate_5xx: f64,
             /// Latency added to every API call.
             pub latency: Human,
+            pub rate_reset: f64,
+            pub rate_slow: f64,
+            pub slow: Human,
+            pub rate_malformed: f64,
+            pub extra_field: bool,
+            /// The downstream's clock is off by this much (`"-5m"`): `Date` and audit times.
+            pub clock_skew: Skew,
             pub create: bool,
             pub update: bool,
             pub deactivate: bool,
@@ -131,6 +201,12 @@ macro_rules! leg_table {
                     rate_429: 0.0,
                     rate_5xx: 0.0,
                     latency: Human(Duration::ZERO),
+                    rate_reset: 0.0,
+                    rate_slow: 0.0,
+                    slow: slow_default(),
+                    rate_malformed: 0.0,
+                    extra_field: false,
+                    clock_skew: Skew::default(),
                     create: true,
                     update: true,
                     deactivate: true,
@@ -149,7 +225,17 @@ macro_rules! leg_table {
 
         impl $name {
             pub fn api(&self) -> ApiFaults {
-                ApiFaults { rate_429: self.rate_429, rate_5xx: self.rate_5xx, latency: self.latency }
+                ApiFaults {
+                    rate_429: self.rate_429,
+                    rate_5xx: self.rate_5xx,
+                    latency: self.latency,
+                    rate_reset: self.rate_reset,
+                    rate_slow: self.rate_slow,
+                    slow: self.slow,
+                    rate_malformed: self.rate_malformed,
+                    extra_field: self.extra_field,
+                    clock_skew: self.clock_skew,
+                }
             }
 
             pub fn leg(&self) -> LegFaults {
@@ -270,5 +356,14 @@ mod tests {
         let err = Faults::parse("[aws]\n\ndeactivat = false\n", "f.toml").unwrap_err();
         assert!(err.starts_with("f.toml:3:"), "{err}");
         assert!(err.contains("deactivat"), "{err}");
+    }
+
+    #[test]
+    fn clock_skew_is_signed_and_round_trips() {
+        let f = Faults::parse("[aws]\nclock_skew = \"-5m\"\n[entra]\nclock_skew = \"90s\"\n", "f").unwrap();
+        assert_eq!(f.aws.clock_skew.0, chrono::Duration::minutes(-5));
+        assert_eq!(f.entra.clock_skew.0, chrono::Duration::seconds(90));
+        assert_eq!(Faults::default().merged(&toml::to_string(&f).unwrap()).unwrap(), f);
+        assert!(Faults::parse("[aws]\nclock_skew = \"-5\"\n", "f").is_err());
     }
 }

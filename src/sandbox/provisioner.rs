@@ -204,6 +204,8 @@ pub(crate) fn apply(t: &mut Tenant, job: &Job, at: DateTime<Utc>, faults: &LegFa
     let ext_mode = all.aws.external_id.clone();
     let revoke_sessions = all.entra.revoke_sessions;
     let Tenant { okta, entra, aws, rng, truth, .. } = t;
+    entra.clock_skew = all.entra.clock_skew.0;
+    aws.clock_skew = all.aws.clock_skew.0;
     let mut note = |action: &str, id: Option<String>| {
         truth.push(Truth {
             leg: job.leg,

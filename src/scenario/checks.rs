@@ -13,7 +13,7 @@ use crate::entra::types::DirectoryAudit;
 use crate::evidence::record::{
     Leg, Observation, Phase, Provenance, Record, Source, SourceEvent, Stamp, Status, Verdict,
 };
-use crate::evidence::verdict::{Change, timed};
+use crate::evidence::verdict::{Change, Unseen, timed};
 use crate::okta::types::LogEvent;
 
 fn ms(d: Duration) -> i64 {
@@ -83,7 +83,8 @@ fn app_events<'a>(events: &'a [LogEvent], okta_id: &str, app: &str, kind: &str) 
 }
 
 /// The Okta push check: SUCCESS seen, or the FAILUREs with their reasons, or nothing.
-fn push_check(l: &Live, events: &[LogEvent], app: &str, leg: Leg, phase: Phase, kind: &str) -> Verdict {
+fn push_check(l: &Live, g: &Gathered, app: &str, leg: Leg, phase: Phase, kind: &str) -> Verdict {
+    let events = &g.okta_events;
     let check = format!("okta {kind} to {}", if leg == Leg::Entra { "Entra" } else { "AWS" });
     let Some(id) = &l.okta_id else {
         return verdict(l, Leg::Okta, phase, &check, Status::Unknown, "no Okta user".into());
@@ -111,7 +112,14 @@ fn push_check(l: &Live, events: &[LogEvent], app: &str, leg: Leg, phase: Phase, 
             phase,
             &check,
             Status::Unknown,
-            format!("no {kind} event for this app in the System Log"),
+            match &g.unread.log {
+                Some(e) => format!("the System Log could not be read: {e}"),
+                // Okta logs nothing for a push its provisioning settings switch off.
+                None => format!(
+                    "no {kind} event for this app in the System Log (Okta pushes nothing when the app's {} is off)",
+                    if kind.ends_with("deactivate") { "Deactivate Users" } else { "Create Users" }
+                ),
+            },
         ),
     }
 }
@@ -177,7 +185,31 @@ fn timed_check(
     let w = watch.cloned().unwrap_or_default();
     let change = Change { window: w.window(), source, clock_offset: offset };
     let unseen = w.unseen();
-    let t = timed(start, Some(&change).filter(|c| c.window.is_some() || c.source.is_some()), Some(&unseen), sla);
+    let mut t = timed(start, Some(&change).filter(|c| c.window.is_some() || c.source.is_some()), Some(&unseen), sla);
+    // A T0 that is our own request time (Okta's event is missing) is early by up to
+    // however long Okta took to answer: a FAIL inside that slack may have been on time.
+    if let (Status::Fail, Some(latency), Some(t0)) = (t.status, t.latency, start)
+        && t0.provenance == Provenance::Requested
+        && let Some(answered) = l.answered.get(&phase)
+        && latency - (*answered - t0.at) <= sla
+    {
+        t.status = Status::Unknown;
+        t.reason = format!(
+            "changed {} after our request, but Okta took {} to answer and its System Log event is missing: on time or not is unknown",
+            crate::duration::format(latency.to_std().unwrap_or_default()),
+            crate::duration::format((*answered - t0.at).to_std().unwrap_or_default())
+        );
+    }
+    if let (Status::Fail, None, Some(t0), Unseen::NotChanged { last_checked }) = (t.status, t.latency, start, &unseen)
+        && t0.provenance == Provenance::Requested
+        && l.answered.get(&phase).is_some_and(|answered| *last_checked < *answered + sla)
+    {
+        t.status = Status::Unknown;
+        t.reason = format!(
+            "not seen by the last check, {} after our request, but Okta's answer came later and its System Log event is missing: the SLA may not have run out",
+            crate::duration::format((*last_checked - t0.at).to_std().unwrap_or_default())
+        );
+    }
     if let Some(n) = &t.note {
         record.notes.push(format!("{} {check} ({leg:?}): {n}", l.plan.key));
     }
@@ -206,6 +238,15 @@ fn timed_check(
 pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gathered) {
     // AWS sends a Date header too, but the SDK does not expose it: no offset is assumed.
     let offsets = (c.graph.http().clock_offset(), None);
+    for (what, error, consequence) in [
+        ("the Okta System Log", &g.unread.log, "T0s are our own request times and push checks are UNKNOWN"),
+        ("Entra directory audits", &g.unread.audits, "Entra times are the poll windows' bounds"),
+        ("CloudTrail", &g.unread.trail, "AWS times are the poll windows' bounds"),
+    ] {
+        if let Some(e) = error {
+            record.notes.push(format!("{what} could not be read ({e}): {consequence}"));
+        }
+    }
     for e in &g.okta_events {
         record.events.push(SourceEvent {
             source: Source::OktaSystemLog,
@@ -262,20 +303,13 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
         let start = t0(&g.okta_events, &okta_id, "user.lifecycle.create", l.requested.get(&Phase::Joiner).copied());
         record.verdicts.push(push_check(
             l,
-            &g.okta_events,
+            g,
             &s.entra_app,
             Leg::Entra,
             Phase::Joiner,
             "application.provision.user.push",
         ));
-        record.verdicts.push(push_check(
-            l,
-            &g.okta_events,
-            &s.aws_app,
-            Leg::Aws,
-            Phase::Joiner,
-            "application.provision.user.push",
-        ));
+        record.verdicts.push(push_check(l, g, &s.aws_app, Leg::Aws, Phase::Joiner, "application.provision.user.push"));
         let src = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
             a.activity_display_name == "Add user" && a.target_resources.iter().any(|r| r.id.as_deref() == Some(t))
         })
@@ -383,10 +417,11 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
 
         // Leaver.
         if s.leaver {
-            let start = t0(&g.okta_events, &okta_id, "user.lifecycle.deactivate", None);
+            let start =
+                t0(&g.okta_events, &okta_id, "user.lifecycle.deactivate", l.requested.get(&Phase::Leaver).copied());
             record.verdicts.push(push_check(
                 l,
-                &g.okta_events,
+                g,
                 &s.entra_app,
                 Leg::Entra,
                 Phase::Leaver,
@@ -394,7 +429,7 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
             ));
             record.verdicts.push(push_check(
                 l,
-                &g.okta_events,
+                g,
                 &s.aws_app,
                 Leg::Aws,
                 Phase::Leaver,
@@ -417,7 +452,6 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
                 offsets.0,
                 std_to(s.sla.leaver),
             );
-            let entra_latency = v.latency_ms;
             record.verdicts.push(v);
             let aws = trail_time(&g.trail, l.aws_id.as_deref(), |e| {
                 (e.event_name == "PatchUser" && e.active_after() == Some(false)) || e.event_name == "DeleteUser"
@@ -436,7 +470,33 @@ pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gather
             );
             let aws_latency = v.latency_ms;
             record.verdicts.push(v);
-            residual(s, c, record, l, start.as_ref(), entra_latency, aws_latency).await;
+            residual(s, c, record, l, g, start.as_ref(), offsets.0, aws_latency).await;
+        }
+    }
+    not_made(record, g);
+}
+
+/// A phase whose Okta change was never made tested nothing: its checks are UNKNOWN
+/// with the error (a joiner never created has one such check, so it is never silent).
+fn not_made(record: &mut Record, g: &Gathered) {
+    for l in &g.subjects {
+        if l.okta_id.is_none() {
+            let why = l.not_made.get(&Phase::Joiner).cloned();
+            let why = why.unwrap_or_else(|| "the user was not created (the run stopped first)".into());
+            record.verdicts.push(verdict(l, Leg::Okta, Phase::Joiner, "user created", Status::Unknown, why));
+        }
+        for (phase, why) in &l.not_made {
+            let covered = |p: Phase| match phase {
+                Phase::Joiner => true,
+                Phase::Leaver => matches!(p, Phase::Leaver | Phase::Residual),
+                other => p == *other,
+            };
+            for v in record.verdicts.iter_mut().filter(|v| v.subject == l.plan.key && covered(v.phase)) {
+                v.status = Status::Unknown;
+                v.reason = why.clone();
+                v.latency_ms = None;
+                v.time = None;
+            }
         }
     }
 }
@@ -564,17 +624,23 @@ async fn access(s: &Settings, c: &Clients<'_>, record: &mut Record, l: &Live, g:
         _ => (&g.aws_groups.0, &s.permission_set_arn, "access"),
     };
     let Some(group) = group else {
-        record.verdicts.push(verdict(
-            l,
-            Leg::Aws,
-            phase,
-            check,
-            Status::Fail,
-            "the group was never pushed to Identity Center".into(),
-        ));
+        let v = match &g.aws_groups_error {
+            Some(e) => verdict(l, Leg::Aws, phase, check, Status::Unknown, format!("could not look up the group: {e}")),
+            None => {
+                verdict(l, Leg::Aws, phase, check, Status::Fail, "the group was never pushed to Identity Center".into())
+            }
+        };
+        record.verdicts.push(v);
         return;
     };
-    let member = l.memberships.get(&(phase, Leg::Aws)).is_some_and(Watch::seen);
+    let watch = l.memberships.get(&(phase, Leg::Aws));
+    let member = watch.is_some_and(Watch::seen);
+    // A membership that could not be observed is not an absent one.
+    if !member && let Some(crate::evidence::verdict::Unseen::CouldNotObserve(why)) = watch.map(Watch::unseen) {
+        let why = format!("the group membership could not be observed: {why}");
+        record.verdicts.push(verdict(l, Leg::Aws, phase, check, Status::Unknown, why));
+        return;
+    }
     match c.aws.assignments_for(group, true, Some(&s.account_id)).await {
         Ok(a) => {
             let granted = a.iter().any(|x| &x.permission_set_arn == ps);
@@ -606,11 +672,25 @@ fn membership_checks(
 ) {
     let (check, want) =
         if phase == Phase::Mover { ("membership moved", &s.mover_group) } else { ("group membership", &s.group) };
-    let src = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
+    let membership_start = l.okta_id.as_deref().and_then(|id| membership_t0(g, id, phase));
+    let start = membership_start.as_ref().or(start);
+    let added = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
         a.activity_display_name == "Add member to group"
             && a.property(t, "Group.DisplayName").is_some_and(|p| p.after() == serde_json::Value::String(want.clone()))
     })
     .map(|x| x.0);
+    // Moved is in the mover group and out of the test group: the later of the two audits.
+    let src = if phase == Phase::Mover {
+        let removed = audit_time(&g.audits, l.entra_id.as_deref(), |a, t| {
+            a.activity_display_name == "Remove member from group"
+                && a.property(t, "Group.DisplayName")
+                    .is_some_and(|p| p.before() == serde_json::Value::String(s.group.clone()))
+        })
+        .map(|x| x.0);
+        added.zip(removed).map(|(a, r)| if r.at > a.at { r } else { a })
+    } else {
+        added
+    };
     let v = timed_check(
         record,
         l,
@@ -629,15 +709,88 @@ fn membership_checks(
     record.verdicts.push(v);
 }
 
+/// When Okta changed the membership: its own `group.user_membership.*` events for the
+/// user. A mover is "moved" once added to the mover group and removed from the test
+/// group, so the later of the two. The phase's T0 (the create or the profile update)
+/// comes earlier, by as long as our own Okta calls took, which a throttled Okta makes
+/// seconds.
+fn membership_t0(g: &Gathered, okta_id: &str, phase: Phase) -> Option<Stamp> {
+    let at = |kind: &str, group: &str| {
+        g.okta_events
+            .iter()
+            .filter(|e| e.event_type == kind && e.succeeded())
+            .filter(|e| e.target_of("User").and_then(|t| t.id.as_deref()) == Some(okta_id))
+            .filter(|e| e.target_of("UserGroup").and_then(|t| t.id.as_deref()) == Some(group))
+            .map(|e| e.published)
+            .min()
+    };
+    let (at, detail) = match phase {
+        Phase::Joiner => (at("group.user_membership.add", &g.groups.group_id)?, "group.user_membership.add"),
+        Phase::Mover => {
+            let added = at("group.user_membership.add", &g.groups.mover_group_id)?;
+            let removed = at("group.user_membership.remove", &g.groups.group_id)?;
+            (added.max(removed), "group.user_membership.add and .remove, the later")
+        }
+        _ => return None,
+    };
+    Some(Stamp { at, provenance: Provenance::Source, detail: format!("okta_system_log {detail} published") })
+}
+
+/// Whether Entra revoked the sign-in sessions at or after T0. signInSessionsValidFromDateTime
+/// has whole seconds, in Entra's clock: beyond the measured offset and a second either
+/// way it decides; inside that, only the directory audit of the revocation (which has
+/// sub-second times) can, and without one the answer is UNKNOWN.
+fn sessions_revoked(
+    g: &Gathered,
+    id: &str,
+    valid_from: Option<DateTime<Utc>>,
+    t0: DateTime<Utc>,
+    offset: Option<Duration>,
+) -> (Status, String) {
+    let o = offset.unwrap_or_else(Duration::zero);
+    let Some(from) = valid_from.map(|v| v - o) else {
+        return (Status::Unknown, "signInSessionsValidFromDateTime is not reported".into());
+    };
+    if from >= t0 + Duration::seconds(1) {
+        return (Status::Pass, String::new());
+    }
+    let audited = audit_time(&g.audits, Some(id), |a, t| {
+        a.activity_display_name == "Update StsRefreshTokenValidFrom Timestamp"
+            && a.target_resources.iter().any(|r| r.id.as_deref() == Some(t))
+    })
+    .filter(|(st, _)| st.at - o >= t0 - Duration::seconds(1));
+    if audited.is_some() {
+        return (Status::Pass, String::new());
+    }
+    let shown = valid_from.map(|v| v.to_rfc3339()).unwrap_or_default();
+    if from + Duration::seconds(2) <= t0 {
+        (
+            Status::Fail,
+            format!(
+                "signInSessionsValidFromDateTime {shown} is before T0: refresh tokens issued before the leave stay valid"
+            ),
+        )
+    } else {
+        (
+            Status::Unknown,
+            format!(
+                "signInSessionsValidFromDateTime {shown} is within its one-second resolution of T0, and no directory audit entry dates a revocation after T0"
+            ),
+        )
+    }
+}
+
 /// Residual access after the revoke: AWS sessions live on until the permission set's
 /// session duration ends; Entra sign-in sessions unless they were revoked at or after T0.
+#[allow(clippy::too_many_arguments)]
 async fn residual(
     s: &Settings,
     c: &Clients<'_>,
     record: &mut Record,
     l: &Live,
+    g: &Gathered,
     t0: Option<&Stamp>,
-    _entra_ms: Option<i64>,
+    offset: Option<Duration>,
     aws_ms: Option<i64>,
 ) {
     let sla = std_to(s.sla.residual);
@@ -693,8 +846,8 @@ async fn residual(
     let Some(id) = &l.entra_id else { return };
     match c.graph.get_user(id).await {
         Ok(Some(u)) => {
-            let revoked = u.sign_in_sessions_valid_from_date_time.is_some_and(|at| at >= t0.at - Duration::seconds(1));
-            record.verdicts.push(pass_or(l, Leg::Entra, Phase::Residual, "sign-in sessions revoked", revoked, format!("signInSessionsValidFromDateTime {:?} is before T0: refresh tokens issued before the leave stay valid", u.sign_in_sessions_valid_from_date_time)));
+            let (status, reason) = sessions_revoked(g, id, u.sign_in_sessions_valid_from_date_time, t0.at, offset);
+            record.verdicts.push(verdict(l, Leg::Entra, Phase::Residual, "sign-in sessions revoked", status, reason));
         }
         // A deleted account has no sessions left to use.
         Ok(None) if l.revoked_as.get(&Leg::Entra).map(String::as_str) == Some("deleted") => record

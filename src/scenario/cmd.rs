@@ -151,7 +151,18 @@ pub async fn sandbox_clients(
     fp: &Arc<Footprint>,
     raw: Option<Arc<RawLog>>,
 ) -> anyhow::Result<SandboxClients> {
-    let http = |system| HttpClient::new(system, Policy::default(), fp.clone());
+    sandbox_clients_with(e, fp, raw, Policy::default()).await
+}
+
+/// Clients for the sandbox under an HTTP policy of the caller's (the fault matrix
+/// uses a short timeout, so "slower than the timeout" does not take half a minute).
+pub async fn sandbox_clients_with(
+    e: &sandbox::Endpoints,
+    fp: &Arc<Footprint>,
+    raw: Option<Arc<RawLog>>,
+    policy: Policy,
+) -> anyhow::Result<SandboxClients> {
+    let http = |system| HttpClient::new(system, policy.clone(), fp.clone());
     let okta = OktaClient::new(
         &url::Url::parse(&e.okta_url)?,
         Auth::Ssws(Secret::new(e.okta_token.clone())),
@@ -173,6 +184,12 @@ pub async fn sandbox_clients(
         .region(aws_config::Region::new(e.aws_region.clone()))
         .endpoint_url(&e.aws_endpoint)
         .credentials_provider(creds)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(policy.connect_timeout)
+                .operation_attempt_timeout(policy.request_timeout)
+                .build(),
+        )
         .load()
         .await;
     let aws = AwsClient::new(&sdk, &e.identity_store_id, &e.instance_arn, fp.clone(), raw);

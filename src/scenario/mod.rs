@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod cmd;
 pub mod deprovision;
 pub mod journal;
+pub mod okta_changes;
 pub mod plan;
 pub mod progress;
 pub mod runner;

@@ -96,6 +96,8 @@ pub struct Live {
     pub aws_id: Option<String>,
     /// When each phase's change was asked for (our clock).
     pub requested: BTreeMap<Phase, DateTime<Utc>>,
+    /// When Okta answered it: the change took effect between the two.
+    pub answered: BTreeMap<Phase, DateTime<Utc>>,
     /// (phase, leg) → the watched change.
     pub watches: BTreeMap<(Phase, Leg), Watch>,
     /// How the leaver was revoked per leg (disabled / deleted), as seen.
@@ -104,6 +106,8 @@ pub struct Live {
     pub memberships: BTreeMap<(Phase, Leg), Watch>,
     /// After the move, per leg: still enabled (a move is not a leaver).
     pub still_enabled: BTreeMap<Leg, Result<bool, String>>,
+    /// Phases whose Okta change could not be made, with the error: their checks are UNKNOWN.
+    pub not_made: BTreeMap<Phase, String>,
 }
 
 /// Everything gathered, handed to the checks.
@@ -114,6 +118,17 @@ pub struct Gathered {
     pub trail: Vec<crate::aws::types::TrailEvent>,
     pub groups: TestGroups,
     pub aws_groups: (Option<String>, Option<String>),
+    /// Why the Identity Center test groups could not be looked up, if they could not.
+    pub aws_groups_error: Option<String>,
+    pub unread: Unread,
+}
+
+/// The trails that could not be read, each with the error as a user would see it.
+#[derive(Debug, Clone, Default)]
+pub struct Unread {
+    pub log: Option<String>,
+    pub audits: Option<String>,
+    pub trail: Option<String>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -146,10 +161,12 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
             entra_id: None,
             aws_id: None,
             requested: BTreeMap::new(),
+            answered: BTreeMap::new(),
             watches: BTreeMap::new(),
             revoked_as: BTreeMap::new(),
             memberships: BTreeMap::new(),
             still_enabled: BTreeMap::new(),
+            not_made: BTreeMap::new(),
         })
         .collect();
 
@@ -202,6 +219,8 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
 pub struct AwsGroups {
     pub test: Option<String>,
     pub mover: Option<String>,
+    /// Why they could not be looked up, if they could not.
+    pub error: Option<String>,
 }
 
 async fn phases(
@@ -213,9 +232,9 @@ async fn phases(
     live: &mut [Live],
 ) -> Result<Gathered, RunError> {
     let started = now();
-    let aws_groups = AwsGroups {
-        test: c.aws.group_id_by_name(&s.group).await?,
-        mover: c.aws.group_id_by_name(&s.mover_group).await?,
+    let aws_groups = match (c.aws.group_id_by_name(&s.group).await, c.aws.group_id_by_name(&s.mover_group).await) {
+        (Ok(test), Ok(mover)) => AwsGroups { test, mover, error: None },
+        (Err(e), _) | (_, Err(e)) => AwsGroups { error: Some(e.to_string()), ..AwsGroups::default() },
     };
     // Joiner: create active, with a random password (no activation email), in the test group.
     for l in live.iter_mut() {
@@ -231,8 +250,7 @@ async fn phases(
         .unwrap_or_default();
         journal.append(Action::CreateUser, Stage::Intent, &l.plan.login, None, Some(&groups.group_id), None)?;
         let asked = now();
-        let created =
-            c.okta.create_user(&profile, &plan::password(), true, std::slice::from_ref(&groups.group_id)).await;
+        let created = super::okta_changes::create_checked(c, &profile, &l.plan.login, &groups.group_id).await;
         match created {
             Ok(u) => {
                 journal.append(
@@ -254,11 +272,13 @@ async fn phases(
                 l.okta_id = Some(u.id.clone());
                 c.progress.event("created", json!({"subject": l.plan.key, "login": l.plan.login}));
                 l.requested.insert(Phase::Joiner, asked);
+                l.answered.insert(Phase::Joiner, now());
                 safety::check_user_apps(c.okta, &u.id, &l.plan.login, &s.apps()).await?;
             }
             Err(e) => {
+                // Looked for by login after each failure and not found: no user was made.
                 journal.append(Action::CreateUser, Stage::Failed, &l.plan.login, None, None, Some(&e.to_string()))?;
-                return Err(e.into());
+                l.not_made.insert(Phase::Joiner, format!("the user could not be created in Okta: {e}"));
             }
         }
     }
@@ -275,25 +295,10 @@ async fn phases(
                     .unwrap_or_default();
             journal.append(Action::UpdateProfile, Stage::Intent, &l.plan.login, Some(&id), None, None)?;
             let asked = now();
-            c.okta.update_profile(&id, &changes).await?;
-            journal.append(
-                Action::AddMember,
-                Stage::Intent,
-                &l.plan.login,
-                Some(&id),
-                Some(&groups.mover_group_id),
-                None,
-            )?;
-            c.okta.add_member(&groups.mover_group_id, &id).await?;
-            journal.append(
-                Action::RemoveMember,
-                Stage::Intent,
-                &l.plan.login,
-                Some(&id),
-                Some(&groups.group_id),
-                None,
-            )?;
-            c.okta.remove_member(&groups.group_id, &id).await?;
+            if let Err(e) = super::okta_changes::move_in_okta(c, journal, l, &id, &changes, groups).await? {
+                l.not_made.insert(Phase::Mover, format!("the move could not be made in Okta: {e}"));
+                continue;
+            }
             journal.append(
                 Action::RemoveMember,
                 Stage::Done,
@@ -311,6 +316,7 @@ async fn phases(
                 outcome: "ok".into(),
             });
             l.requested.insert(Phase::Mover, asked);
+            l.answered.insert(Phase::Mover, now());
         }
         watch_phase(s, c, live, Phase::Mover, s.sla.mover, &aws_groups).await;
         still_enabled(c, live).await;
@@ -321,7 +327,18 @@ async fn phases(
             let Some(id) = l.okta_id.clone() else { continue };
             journal.append(Action::Deactivate, Stage::Intent, &l.plan.login, Some(&id), None, None)?;
             let asked = now();
-            c.okta.deactivate(&id).await?;
+            if let Err(e) = super::okta_changes::deactivate_checked(c, &id).await {
+                journal.append(
+                    Action::Deactivate,
+                    Stage::Failed,
+                    &l.plan.login,
+                    Some(&id),
+                    None,
+                    Some(&e.to_string()),
+                )?;
+                l.not_made.insert(Phase::Leaver, format!("the user could not be deactivated in Okta: {e}"));
+                continue;
+            }
             journal.append(Action::Deactivate, Stage::Done, &l.plan.login, Some(&id), None, None)?;
             record.steps.push(Step {
                 subject: l.plan.key.clone(),
@@ -332,6 +349,7 @@ async fn phases(
                 outcome: "ok".into(),
             });
             l.requested.insert(Phase::Leaver, asked);
+            l.answered.insert(Phase::Leaver, now());
         }
         watch_phase(s, c, live, Phase::Leaver, s.sla.leaver, &aws_groups).await;
     }
@@ -342,10 +360,56 @@ async fn phases(
     let until = now() + chrono::Duration::seconds(1);
     let since = started - chrono::Duration::minutes(1);
     let ids: Vec<&String> = live.iter().filter_map(|l| l.okta_id.as_ref()).collect();
-    let mut okta_events: Vec<crate::okta::types::LogEvent> = Vec::new();
+    // A trail that cannot be read is recorded, not fatal: the checks that needed it say
+    // so (UNKNOWN), and the others still stand on the polling.
+    let (okta_events, log_error) = split(okta_events_of(c, &ids, since, until).await);
+    // Each trail is asked in its own system's clock: Graph's offset is measured from its
+    // Date headers; the AWS SDK hides its own, so CloudTrail is asked with a margin wider
+    // than any skew SigV4 lets through (5 minutes).
+    let graph_offset = c.graph.http().clock_offset().unwrap_or_else(chrono::Duration::zero);
+    let margin = chrono::Duration::seconds(2);
+    let (audits, audits_error) = split(
+        c.graph
+            .directory_audits(&AuditQuery {
+                since: Some(since + graph_offset - margin),
+                until: Some(until + graph_offset + margin),
+                ..AuditQuery::default()
+            })
+            .await,
+    );
+    let aws_margin = chrono::Duration::minutes(6);
+    let (trail, trail_error) = split(c.aws.scim_events(since - aws_margin, until + aws_margin).await);
+    let aws_groups_error = aws_groups.error;
+    let aws_groups = (aws_groups.test, aws_groups.mover);
+    Ok(Gathered {
+        aws_groups_error,
+        subjects: live.to_vec(),
+        okta_events,
+        audits,
+        trail,
+        groups: groups.clone(),
+        aws_groups,
+        unread: Unread { log: log_error, audits: audits_error, trail: trail_error },
+    })
+}
+
+fn split<T: Default>(r: Result<T, ApiError>) -> (T, Option<String>) {
+    match r {
+        Ok(v) => (v, None),
+        Err(e) => (T::default(), Some(e.to_string())),
+    }
+}
+
+/// The subjects' System Log events: one query per OKTA_IDS_PER_QUERY subjects, their
+/// ids or-ed (the URL stays short); an event naming subjects of two queries is kept once.
+async fn okta_events_of(
+    c: &Clients<'_>,
+    ids: &[&String],
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<crate::okta::types::LogEvent>, ApiError> {
+    let mut okta_events = Vec::new();
     let mut uuids = std::collections::BTreeSet::new();
-    // One query per OKTA_IDS_PER_QUERY subjects, their ids or-ed (the URL stays short);
-    // an event naming subjects of two queries is kept once.
     for chunk in ids.chunks(OKTA_IDS_PER_QUERY) {
         let filter = chunk.iter().map(|id| format!("target.id eq \"{id}\"")).collect::<Vec<_>>().join(" or ");
         for e in c.okta.logs(&LogQuery::bounded(since, until).filter(filter))?.collect().await? {
@@ -354,13 +418,7 @@ async fn phases(
             }
         }
     }
-    let audits = c
-        .graph
-        .directory_audits(&AuditQuery { since: Some(since), until: Some(until), ..AuditQuery::default() })
-        .await?;
-    let trail = c.aws.scim_events(since, until).await?;
-    let aws_groups = (aws_groups.test, aws_groups.mover);
-    Ok(Gathered { subjects: live.to_vec(), okta_events, audits, trail, groups: groups.clone(), aws_groups })
+    Ok(okta_events)
 }
 
 /// Probes one leg of one subject for the phase's change; `Ok(true)` once it landed.
@@ -378,33 +436,37 @@ fn seen(yes: bool) -> Found {
 }
 
 /// Probes one leg of one subject for the phase's change.
-async fn probe(s: &Settings, c: &Clients<'_>, l: &Live, phase: Phase, leg: Leg) -> Result<Found, ApiError> {
+async fn probe(s: &Settings, c: &Clients<'_>, l: &Live, phase: Phase, leg: Leg) -> Result<Found, String> {
+    let api = |e: ApiError| e.to_string();
     match (phase, leg) {
         (Phase::Joiner, Leg::Entra) => {
             let Some(okta_id) = &l.okta_id else { return Ok(seen(false)) };
             let found = match s.link {
-                LinkAttribute::OnPremisesImmutableId => c.graph.users_by_immutable_id(okta_id).await?,
-                LinkAttribute::EmployeeId => c.graph.users_by_employee_id(&l.plan.employee_number).await?,
+                LinkAttribute::OnPremisesImmutableId => c.graph.users_by_immutable_id(okta_id).await.map_err(api)?,
+                LinkAttribute::EmployeeId => {
+                    c.graph.users_by_employee_id(&l.plan.employee_number).await.map_err(api)?
+                }
             };
             Ok(Found { seen: !found.is_empty(), entra_id: found.first().map(|u| u.id.clone()), ..Found::default() })
         }
         (Phase::Joiner, Leg::Aws) => {
-            let u = c.aws.user_by_user_name(&l.plan.login).await?;
+            let u = c.aws.user_by_user_name(&l.plan.login).await.map_err(api)?;
             Ok(Found { seen: u.is_some(), aws_id: u.map(|u| u.id), ..Found::default() })
         }
         (Phase::Mover, Leg::Aws) => {
-            let Some(id) = &l.aws_id else { return Ok(seen(false)) };
+            let Some(id) = &l.aws_id else { return Err(no_account(Leg::Aws)) };
             Ok(seen(
-                c.aws.describe_user(id).await?.and_then(|u| u.family_name).as_deref() == Some(l.plan.married.as_str()),
+                c.aws.describe_user(id).await.map_err(api)?.and_then(|u| u.family_name).as_deref()
+                    == Some(l.plan.married.as_str()),
             ))
         }
         (Phase::Mover | Phase::Leaver, Leg::Entra) => {
-            let Some(id) = &l.entra_id else { return Ok(seen(false)) };
-            entra_change(c, l, phase, id, c.graph.get_user(id).await?).await
+            let Some(id) = &l.entra_id else { return Err(no_account(Leg::Entra)) };
+            entra_change(c, l, phase, id, c.graph.get_user(id).await.map_err(api)?).await.map_err(api)
         }
         (Phase::Leaver, Leg::Aws) => {
-            let Some(id) = &l.aws_id else { return Ok(seen(false)) };
-            match c.aws.describe_user(id).await? {
+            let Some(id) = &l.aws_id else { return Err(no_account(Leg::Aws)) };
+            match c.aws.describe_user(id).await.map_err(api)? {
                 None => Ok(Found { seen: true, revoked_as: Some("deleted"), ..Found::default() }),
                 Some(u) => match u.is_disabled() {
                     Some(true) => Ok(Found { seen: true, revoked_as: Some("disabled"), ..Found::default() }),
@@ -413,12 +475,24 @@ async fn probe(s: &Settings, c: &Clients<'_>, l: &Live, phase: Phase, leg: Leg) 
                         system: crate::http::System::Aws,
                         endpoint: "POST identitystore.DescribeUser".into(),
                         detail: "UserStatus is not reported, so a disable cannot be seen".into(),
-                    }),
+                    }
+                    .to_string()),
                 },
             }
         }
         _ => Ok(seen(false)),
     }
+}
+
+/// A probe that has no downstream account to read checked nothing: it must not count
+/// as "not changed yet", or the poll window would start after the change it bounds.
+fn no_account(leg: Leg) -> String {
+    let system = match leg {
+        Leg::Entra => "Entra",
+        Leg::Aws => "Identity Center",
+        Leg::Okta => "Okta",
+    };
+    format!("no {system} account found to check")
 }
 
 /// Whether an Entra account read as `user` shows the phase's change: the new surname
@@ -477,19 +551,26 @@ async fn probe_membership(
     phase: Phase,
     leg: Leg,
     groups: &AwsGroups,
-) -> Result<bool, ApiError> {
+) -> Result<bool, String> {
+    let api = |e: ApiError| e.to_string();
     let mover = phase == Phase::Mover;
     match leg {
         Leg::Entra => {
-            let Some(id) = &l.entra_id else { return Ok(false) };
-            let names: Vec<String> = c.graph.member_of(id).await?.into_iter().filter_map(|g| g.display_name).collect();
+            let Some(id) = &l.entra_id else { return Err(no_account(Leg::Entra)) };
+            let names: Vec<String> =
+                c.graph.member_of(id).await.map_err(api)?.into_iter().filter_map(|g| g.display_name).collect();
             let has = |n: &str| names.iter().any(|x| x == n);
             Ok(if mover { has(&s.mover_group) && !has(&s.group) } else { has(&s.group) })
         }
         Leg::Aws => {
-            let Some(id) = &l.aws_id else { return Ok(false) };
-            let (Some(test), Some(moved)) = (&groups.test, &groups.mover) else { return Ok(false) };
-            let ids: Vec<String> = c.aws.memberships_of_user(id).await?.into_iter().map(|m| m.group_id).collect();
+            let Some(id) = &l.aws_id else { return Err(no_account(Leg::Aws)) };
+            // Groups Okta never pushed: no membership can appear (the check fails). Groups
+            // that could not be looked up: nothing was checked.
+            let (Some(test), Some(moved)) = (&groups.test, &groups.mover) else {
+                return groups.error.clone().map_or(Ok(false), Err);
+            };
+            let ids: Vec<String> =
+                c.aws.memberships_of_user(id).await.map_err(api)?.into_iter().map(|m| m.group_id).collect();
             let has = |g: &String| ids.contains(g);
             Ok(if mover { has(moved) && !has(test) } else { has(test) })
         }
@@ -528,6 +609,8 @@ const OKTA_IDS_PER_QUERY: usize = 20;
 const PROBES_AT_ONCE: usize = 16;
 
 /// Polls every subject's two legs until each change is seen or SLA + grace has passed.
+/// Each leg is polled on its own: a throttled or slow system must not keep the other
+/// one from being looked at.
 async fn watch_phase(
     s: &Settings,
     c: &Clients<'_>,
@@ -541,6 +624,41 @@ async fn watch_phase(
         "watching",
         json!({"phase": format!("{phase:?}").to_lowercase(), "sla_s": sla.as_secs(), "subjects": watched}),
     );
+    let (mut entra, mut aws) = (live.to_vec(), live.to_vec());
+    futures_util::future::join(
+        watch_leg(s, c, &mut entra, phase, Leg::Entra, sla, groups),
+        watch_leg(s, c, &mut aws, phase, Leg::Aws, sla, groups),
+    )
+    .await;
+    for (l, (e, a)) in live.iter_mut().zip(entra.into_iter().zip(aws)) {
+        for (leg, from) in [(Leg::Entra, e), (Leg::Aws, a)] {
+            match leg {
+                Leg::Entra => l.entra_id = from.entra_id,
+                _ => l.aws_id = from.aws_id,
+            }
+            for (map, theirs) in [(&mut l.watches, from.watches), (&mut l.memberships, from.memberships)] {
+                if let Some(w) = theirs.get(&(phase, leg)) {
+                    map.insert((phase, leg), w.clone());
+                }
+            }
+            if let Some(how) = from.revoked_as.get(&leg) {
+                l.revoked_as.insert(leg, how.clone());
+            }
+        }
+    }
+}
+
+/// Polls one leg of every subject until each change is seen or SLA + grace has passed.
+#[allow(clippy::too_many_arguments)]
+async fn watch_leg(
+    s: &Settings,
+    c: &Clients<'_>,
+    live: &mut [Live],
+    phase: Phase,
+    leg: Leg,
+    sla: Duration,
+    groups: &AwsGroups,
+) {
     let deadline = tokio::time::Instant::now() + sla + s.grace;
     let mut backoff = Backoff::new(s.poll_start, s.poll_max);
     // Joiners and movers also have a group membership to follow (the group push).
@@ -549,13 +667,11 @@ async fn watch_phase(
         // What is still to be seen: (subject, leg, membership?).
         let mut todo = Vec::new();
         for (i, l) in live.iter().enumerate().filter(|(_, l)| l.okta_id.is_some()) {
-            for leg in [Leg::Entra, Leg::Aws] {
-                if !l.watches.get(&(phase, leg)).is_some_and(Watch::seen) {
-                    todo.push((i, leg, false));
-                }
-                if with_membership && !l.memberships.get(&(phase, leg)).is_some_and(Watch::seen) {
-                    todo.push((i, leg, true));
-                }
+            if !l.watches.get(&(phase, leg)).is_some_and(Watch::seen) {
+                todo.push((i, leg, false));
+            }
+            if with_membership && !l.memberships.get(&(phase, leg)).is_some_and(Watch::seen) {
+                todo.push((i, leg, true));
             }
         }
         let mut changed = false;
@@ -565,8 +681,10 @@ async fn watch_phase(
         };
         let ids = todo.iter().filter(|t| batched(t)).filter_map(|&(i, ..)| live[i].entra_id.clone()).collect();
         let batch = read_entra_batch(c, ids).await;
-        // Probes run concurrently, a bounded number at a time.
-        for chunk in todo.chunks(PROBES_AT_ONCE) {
+        // Probes run concurrently, a bounded number at a time: accounts first, then the
+        // memberships, which need the account ids this round may just have found.
+        let (accounts, memberships): (Vec<_>, Vec<_>) = todo.iter().partition(|t| !t.2);
+        for chunk in accounts.chunks(PROBES_AT_ONCE).chain(memberships.chunks(PROBES_AT_ONCE)) {
             let results = futures_util::future::join_all(chunk.iter().map(|t| {
                 let (i, leg, membership) = *t;
                 let l = &live[i];
@@ -598,7 +716,7 @@ async fn watch_phase(
                     } else {
                         probe(s, c, l, phase, leg).await
                     };
-                    (i, leg, membership, asked, now(), outcome.map_err(|e| e.to_string()))
+                    (i, leg, membership, asked, now(), outcome)
                 }
             }))
             .await;
@@ -627,21 +745,16 @@ async fn watch_phase(
         let pending = !todo.is_empty()
             && live.iter().any(|l| {
                 l.okta_id.is_some()
-                    && [Leg::Entra, Leg::Aws].iter().any(|leg| {
-                        !l.watches.get(&(phase, *leg)).is_some_and(Watch::seen)
-                            || (with_membership && !l.memberships.get(&(phase, *leg)).is_some_and(Watch::seen))
-                    })
+                    && (!l.watches.get(&(phase, leg)).is_some_and(Watch::seen)
+                        || (with_membership && !l.memberships.get(&(phase, leg)).is_some_and(Watch::seen)))
             });
         if c.stop.raised() {
             // Stopped before the deadline: what was not seen is unknown, not late.
             for l in live.iter_mut() {
-                for leg in [Leg::Entra, Leg::Aws] {
-                    for w in
-                        [l.watches.get_mut(&(phase, leg)), l.memberships.get_mut(&(phase, leg))].into_iter().flatten()
-                    {
-                        if !w.seen() {
-                            w.last_error = Some("interrupted before the SLA elapsed".into());
-                        }
+                for w in [l.watches.get_mut(&(phase, leg)), l.memberships.get_mut(&(phase, leg))].into_iter().flatten()
+                {
+                    if !w.seen() {
+                        w.last_error = Some("interrupted before the SLA elapsed".into());
                     }
                 }
             }
@@ -672,7 +785,7 @@ async fn remove(
     let since = if user.status != "DEPROVISIONED" {
         journal.append(Action::Deactivate, Stage::Intent, login, Some(id), None, Some("teardown"))?;
         let at = now();
-        c.okta.deactivate(id).await?;
+        super::okta_changes::deactivate_checked(c, id).await?;
         at
     } else {
         user.status_changed.unwrap_or_else(now)
@@ -700,7 +813,24 @@ async fn teardown(
     let mut first_error: Option<RunError> = None;
     let mut complete = true;
     for l in live {
-        let Some(id) = &l.okta_id else { continue };
+        let id = match &l.okta_id {
+            Some(id) => id.clone(),
+            None if l.not_made.contains_key(&Phase::Joiner) => match c.okta.get_user(&l.plan.login).await {
+                // A create reported as failed that happened after all.
+                Ok(Some(u)) => u.id,
+                Ok(None) => continue,
+                Err(e) => {
+                    record.notes.push(format!(
+                        "teardown of {}: whether its failed create made a user is unknown ({e}); run `jmlproof cleanup`",
+                        l.plan.login
+                    ));
+                    complete = false;
+                    continue;
+                }
+            },
+            None => continue,
+        };
+        let id = &id;
         let asked = now();
         let result = remove(s, c, journal, &l.plan.login, id).await;
         match result {
@@ -729,8 +859,16 @@ async fn teardown(
                     None,
                     Some(&e.to_string()),
                 )?;
-                record.notes.push(format!("teardown of {} failed: {e}", l.plan.login));
-                first_error.get_or_insert(e);
+                record.notes.push(format!(
+                    "teardown of {} failed: {e}; it is journaled, and `jmlproof cleanup` finishes it",
+                    l.plan.login
+                ));
+                complete = false;
+                // A vendor that failed to answer leaves evidence intact; an unsafe
+                // state or a journal that cannot be written stops the run.
+                if !matches!(e, RunError::Api(_)) {
+                    first_error.get_or_insert(e);
+                }
             }
         }
     }

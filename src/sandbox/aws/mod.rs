@@ -165,12 +165,16 @@ async fn dispatch(State(api): State<Arc<AwsApi>>, uri: axum::http::Uri, headers:
     let shared = api.shared.clone();
     let hit = web::pre(&shared, System::Aws, &format!("{prefix}.{op}")).await;
     let request_id = shared.tenant().rng.guid();
+    if hit == Hit::Reset {
+        return web::reset();
+    }
+    let faults = shared.faults().aws.api();
     let resp =
         handle(&api, Signed { uri: &uri, headers: &headers, body: &body }, &prefix, &op, hit, request_id.clone()).await;
-    let mut resp = resp;
+    let mut resp = web::post(resp, hit, &faults).await;
     let h = resp.headers_mut();
     web::set(h, "x-amzn-requestid", &request_id);
-    web::set(h, "date", &web::http_date(shared.now()));
+    web::set(h, "date", &web::http_date(shared.now() + faults.clock_skew.0));
     resp
 }
 
@@ -196,7 +200,9 @@ async fn handle(api: &AwsApi, req: Signed<'_>, prefix: &str, op: &str, hit: Hit,
     // The canonical query is the query's pairs sorted (empty for awsJson calls).
     let mut pairs: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_unstable();
-    let mut clocks = vec![Utc::now(), api.shared.clock.now()];
+    // AWS checks the signing time against its own clock, which a skew fault moves.
+    let skew = api.shared.faults().aws.clock_skew.0;
+    let mut clocks = vec![Utc::now(), api.shared.clock.now(), api.shared.clock.now() + skew];
     // An SDK's skew correction adopts the tenant time of the last Date header; when the
     // tenant clock runs fast or jumps, that falls behind at once. Any tenant time that
     // has already passed is then taken as a clock the client may follow.
@@ -255,7 +261,7 @@ async fn handle(api: &AwsApi, req: Signed<'_>, prefix: &str, op: &str, hit: Hit,
                 json!({"RetryAfterSeconds": 1}),
             );
         }
-        Hit::None => {}
+        Hit::None | Hit::Reset | Hit::Malformed => {}
     }
     let input = match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
         Ok(Value::Object(m)) => m,

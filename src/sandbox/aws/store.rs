@@ -92,6 +92,8 @@ pub struct Aws {
     pub instance_arn: String,
     pub scim_tenant: String,
     pub scim_token_id: String,
+    /// How far AWS's clock is off (a fault): CloudTrail event times carry it.
+    pub clock_skew: chrono::Duration,
 }
 
 impl IsUser {
@@ -169,6 +171,7 @@ impl Aws {
         response: Value,
     ) {
         let Some(available) = available else { return };
+        let at = at + self.clock_skew;
         let event_id = rng.guid();
         let mut params = json!({"httpBody": body, "tenantId": self.scim_tenant});
         if let Some(id) = target_id {

@@ -67,15 +67,23 @@ pub async fn batch(
             Ok(r) => r,
             Err(e) => match e {},
         };
-        let status = resp.status().as_u16();
+        let mut status = resp.status().as_u16();
         let mut out_headers = Map::new();
         for name in ["retry-after", "content-type"] {
             if let Some(v) = resp.headers().get(name).and_then(|v| v.to_str().ok()) {
                 out_headers.insert(name.to_string(), json!(v));
             }
         }
-        let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024).await.unwrap_or_default();
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // Transport faults belong to the outer call: a sub-request that broke inside
+        // is answered the way Graph answers one that failed, 503 with its error body.
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024).await.ok();
+        let body: Value = match bytes.as_deref().map(serde_json::from_slice::<Value>) {
+            Some(Ok(v)) => v,
+            _ => {
+                status = 503;
+                json!({"error": {"code": "serviceNotAvailable", "message": "The service is temporarily unavailable. Please retry later."}})
+            }
+        };
         responses.push(json!({"id": id, "status": status, "headers": out_headers, "body": body}));
     }
     web::json(StatusCode::OK, &json!({"responses": responses}), ODATA_JSON)

@@ -97,6 +97,7 @@ async fn gate(State(api): State<Arc<GraphApi>>, mut req: Request, next: Next) ->
         req.extensions().get::<MatchedPath>().map(|m| m.as_str()).unwrap_or(req.uri().path())
     );
     let hit = web::pre(&shared, System::Entra, &endpoint).await;
+    let faults = shared.faults().entra.api();
     let req_id = shared.tenant().rng.guid();
     let client_req = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let now = shared.now();
@@ -134,12 +135,15 @@ async fn gate(State(api): State<Arc<GraphApi>>, mut req: Request, next: Next) ->
         );
         web::set(r.headers_mut(), "retry-after", "0.5");
         r
+    } else if hit == Hit::Reset {
+        return web::reset();
     } else {
         req.extensions_mut().insert(ReqId(req_id.clone()));
-        next.run(req).await
+        let served = next.run(req).await;
+        web::post(served, hit, &faults).await
     };
     let h = resp.headers_mut();
-    web::set(h, "date", &web::http_date(now));
+    web::set(h, "date", &web::http_date(now + faults.clock_skew.0));
     web::set(h, "request-id", &req_id);
     web::set(h, "client-request-id", client_req.as_deref().unwrap_or(&req_id));
     web::set(h, "odata-version", "4.0");

@@ -88,6 +88,8 @@ pub struct Entra {
     /// The service principal Okta writes as.
     pub okta_sp_id: String,
     pub okta_sp_name: String,
+    /// How far this directory's clock is off (a fault): its audit times carry it.
+    pub clock_skew: chrono::Duration,
 }
 
 /// Audit values are JSON inside strings: `"[true]"`, `"[\"Sales\"]"`.
@@ -120,6 +122,7 @@ impl Entra {
         correlation: &str,
     ) {
         let Some(available) = at else { return };
+        let when = when + self.clock_skew;
         let row = json!({
             "id": format!("Directory_{correlation}_{}_{}", &rng.okta_id("AAA")[3..8].to_uppercase(), 100_000_000 + rng.below(900_000_000)),
             "category": category,
@@ -165,7 +168,8 @@ impl Entra {
             external_user_state: None,
             department: m.department.clone(),
             job_title: m.title.clone(),
-            sessions_valid_from: at,
+            // Entra's own clock (a skew fault moves it).
+            sessions_valid_from: at + self.clock_skew,
             deleted: None,
         };
         let props = vec![
@@ -228,10 +232,14 @@ impl Entra {
             return;
         };
         let old = u.sessions_valid_from;
-        u.sessions_valid_from = at;
+        u.sessions_valid_from = at + self.clock_skew;
         let u = u.clone();
         let corr = rng.guid();
-        let p = prop("StsRefreshTokensValidFrom", Some(json!(old.to_rfc3339())), Some(json!(at.to_rfc3339())));
+        let p = prop(
+            "StsRefreshTokensValidFrom",
+            Some(json!(old.to_rfc3339())),
+            Some(json!(u.sessions_valid_from.to_rfc3339())),
+        );
         self.audit(
             rng,
             audit,

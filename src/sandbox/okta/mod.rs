@@ -148,11 +148,14 @@ async fn gate(State(api): State<Arc<OktaApi>>, mut req: Request, next: Next) -> 
     } else if let Hit::Server(code) = hit {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         error(&shared, status, "E0000009", "Internal Server Error", &[])
+    } else if hit == Hit::Reset {
+        return web::reset();
     } else {
         let actor = authn.unwrap_or_else(|_| Actor::system());
         let uri = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
         req.extensions_mut().insert(Ctx { request_id: request_id.clone(), actor, uri });
-        next.run(req).await
+        let served = next.run(req).await;
+        web::post(served, hit, &faults.api()).await
     };
     let throttled = resp.status() == StatusCode::TOO_MANY_REQUESTS;
     let h = resp.headers_mut();

@@ -161,6 +161,12 @@ pub async fn logs(State(api): State<Arc<OktaApi>>, RawQuery(q): RawQuery) -> Res
     };
     let mut r = web::json(StatusCode::OK, &Value::Array(events), "application/json");
     web::append(r.headers_mut(), "link", &format!("<{}>; rel=\"self\"", link(after.is_some() && polling, after)));
+    if api.shared.faults().okta.log_next_repeats {
+        // The fault: `next` names the page just served, so following it never ends.
+        let again = link(after.is_some() && polling, after);
+        web::append(r.headers_mut(), "link", &format!("<{again}>; rel=\"next\""));
+        return r;
+    }
     match last {
         // Polling: always a next link; an empty page repeats the cursor it was given.
         Some(last) if polling => {
