@@ -10,6 +10,7 @@ pub mod journal;
 pub mod okta_changes;
 pub mod plan;
 pub mod progress;
+pub mod residual;
 pub mod runner;
 pub mod safety;
 pub mod stop;
