@@ -34,35 +34,41 @@ struct Fault {
     named_by: &'static [&'static str],
 }
 
-/// What a slowed or blinded poll leaves: the verdict rests on the window's upper bound.
+/// What a slowed or blinded poll leaves: the verdict rests on the window's upper bound,
+/// or, when the first look came after the SLA, on nothing (UNKNOWN).
 const OBSERVED: &str = "poll window's upper bound";
+const LATE_LOOK: &str = "first looked at";
 
 /// Faults of a system's API, on each of the three systems.
 const API: &[(&str, &str, &[&str])] = &[
-    ("429 storm (40% of calls)", "rate_429 = 0.4", &["429", "Throttl", "Rate exceeded", OBSERVED]),
-    ("5xx burst (30%)", "rate_5xx = 0.3", &["HTTP 50", "Internal", "unavailable", OBSERVED]),
-    ("connection reset (20%)", "rate_reset = 0.2", &["connection", "reset", "closed", "dispatch", OBSERVED]),
+    ("429 storm (40% of calls)", "rate_429 = 0.4", &["429", "Throttl", "Rate exceeded", OBSERVED, LATE_LOOK]),
+    ("5xx burst (30%)", "rate_5xx = 0.3", &["HTTP 50", "Internal", "unavailable", OBSERVED, LATE_LOOK]),
+    ("connection reset (20%)", "rate_reset = 0.2", &["connection", "reset", "closed", "dispatch", OBSERVED, LATE_LOOK]),
     (
         "slower than the client timeout (20%)",
         "rate_slow = 0.2\nslow = \"3s\"",
-        &["no response within", "timed out", "timeout", OBSERVED],
+        &["no response within", "timed out", "timeout", OBSERVED, LATE_LOOK],
     ),
-    ("malformed JSON body (20%)", "rate_malformed = 0.2", &["does not parse", "not JSON", "malformed", OBSERVED]),
+    (
+        "malformed JSON body (20%)",
+        "rate_malformed = 0.2",
+        &["does not parse", "not JSON", "malformed", OBSERVED, LATE_LOOK],
+    ),
     ("unexpected extra field in every object", "extra_field = true", &[]),
 ];
 
 /// Faults of a provisioning leg (Okta → Entra, Okta → AWS).
 const LEG: &[(&str, &str, &[&str])] = &[
     ("Deactivate Users off", "deactivate = false", &["not changed within the SLA", "Deactivate Users is off"]),
-    ("push fails twice, then succeeds", "push_failures = 2", &["FAILURE", "changed after", OBSERVED]),
+    ("push fails twice, then succeeds", "push_failures = 2", &["FAILURE", "changed after", OBSERVED, LATE_LOOK]),
     (
         "push never succeeds",
         "push_never_succeeds = true",
         &["FAILURE", "not changed within the SLA", "account found to check"],
     ),
-    ("audit entries never appear", "audit = false", &["audit", OBSERVED]),
-    ("clock 5 min behind", "clock_skew = \"-5m\"", &["clock", OBSERVED]),
-    ("clock 5 min ahead", "clock_skew = \"5m\"", &["clock", OBSERVED]),
+    ("audit entries never appear", "audit = false", &["audit", OBSERVED, LATE_LOOK]),
+    ("clock 5 min behind", "clock_skew = \"-5m\"", &["clock", OBSERVED, LATE_LOOK]),
+    ("clock 5 min ahead", "clock_skew = \"5m\"", &["clock", OBSERVED, LATE_LOOK]),
 ];
 
 fn catalogue() -> Vec<Fault> {

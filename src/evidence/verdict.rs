@@ -1,9 +1,11 @@
 //! Timed verdicts: did a change land within the SLA after T0? The rule
 //! (shared/DESIGN.md): use the source's own time when it falls inside the observed
-//! poll window (allowing for the measured clock offset); otherwise the window's upper
-//! bound, the conservative choice, and say that the two disagreed. Missing evidence
-//! is UNKNOWN with the reason; a change never seen after SLA + grace is FAIL only if
-//! we could look, UNKNOWN if we could not.
+//! poll window (allowing for the measured clock offset, and taken into our clock);
+//! otherwise the window's upper bound, the conservative choice, and say that the two
+//! disagreed. An upper bound past the SLA is a FAIL only if a poll after T0 saw the
+//! old state; first looked at late and already changed, it is UNKNOWN. Missing
+//! evidence is UNKNOWN with the reason; a change never seen is FAIL only if we looked
+//! after SLA + grace, UNKNOWN if we could not.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -150,6 +152,23 @@ pub fn timed(t0: Option<&Stamp>, change: Option<&Change>, unseen: Option<&Unseen
         };
     }
     let latency = latency.max(Duration::zero());
+    // An upper bound bounds a FAIL only when a poll after T0 saw the old state: first
+    // looked at after the SLA and already changed, the change may have been on time.
+    let unchanged_after_t0 =
+        change.and_then(|c| c.window.as_ref()).and_then(|w| w.last_not_seen).is_some_and(|l| l >= t0.at);
+    if latency > sla && at.provenance == Provenance::Observed && !unchanged_after_t0 {
+        return Timed {
+            status: Status::Unknown,
+            latency: None,
+            time: Some(at),
+            reason: format!(
+                "first looked at {} after T0, past the SLA of {}, and already changed; no poll saw it unchanged after T0, so on time or not is unknown",
+                secs(latency),
+                secs(sla)
+            ),
+            note,
+        };
+    }
     if latency <= sla {
         Timed { status: Status::Pass, latency: Some(latency), time: Some(at), reason: String::new(), note }
     } else {
@@ -260,7 +279,14 @@ mod tests {
         // Exactly at the SLA passes; one second over fails.
         let edge = Change { window: window(None, SLA), ..Change::default() };
         assert_eq!(timed(Some(&stamp(0, Provenance::Source)), Some(&edge), None, sla).status, Status::Pass);
-        let over = Change { window: window(None, SLA + 1), ..Change::default() };
+        let over = Change { window: window(Some(0), SLA + 1), ..Change::default() };
         assert_eq!(timed(Some(&stamp(0, Provenance::Source)), Some(&over), None, sla).status, Status::Fail);
+        // First looked at past the SLA with nothing seen unchanged after T0: unknown, not late.
+        for lower in [None, Some(-5)] {
+            let late_look = Change { window: window(lower, SLA + 1), ..Change::default() };
+            let v = timed(Some(&stamp(0, Provenance::Source)), Some(&late_look), None, sla);
+            assert_eq!(v.status, Status::Unknown, "{lower:?}");
+            assert!(v.reason.starts_with("first looked at 1m1s after T0"), "{}", v.reason);
+        }
     }
 }
