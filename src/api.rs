@@ -154,6 +154,32 @@ impl Seen {
 /// dropped connection or a proxy truncates, and the next read is usually whole.
 pub const BODY_ATTEMPTS: u32 = 3;
 
+/// A call whose 2xx body is JSON (other statuses become `ApiError::Vendor`), made by
+/// `send`; when `retry` (an idempotent call), a body that could not be read or does not
+/// parse is asked for again, up to `BODY_ATTEMPTS` times.
+pub async fn json_call<F, Fut>(call: &Call<'_>, retry: bool, mut send: F) -> Result<(Value, HeaderMap), ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(u16, HeaderMap, String), ApiError>>,
+{
+    let mut attempt = 1;
+    loop {
+        let again = retry && attempt < BODY_ATTEMPTS;
+        attempt += 1;
+        let (status, headers, text) = match send().await {
+            Err(ApiError::Malformed { .. }) if again => continue,
+            r => r?,
+        };
+        if !(200..300).contains(&status) {
+            return Err(vendor_error(call, status, &headers, &text));
+        }
+        match json(call, &text) {
+            Err(_) if again => continue,
+            r => return Ok((r?, headers)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

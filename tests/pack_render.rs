@@ -219,6 +219,49 @@ fn untrusted_strings_are_inert_in_html_and_neutral_in_csv() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What an API can hand back in a name: a bidi override, a NUL, 10,000 characters,
+/// emoji, controls. Every view renders it without breaking its own format, and the
+/// record keeps the text exactly.
+#[test]
+fn hostile_api_strings_render_safely_in_every_format() {
+    let dir = scratch("pack-api-strings");
+    let mut record = common::synthetic::record(4, 3);
+    let long = "x".repeat(10_000);
+    record.subjects[0].name = "Eve \u{202E}gpj.exe\u{202C} Mallory".into();
+    record.subjects[1].name = "Nul\u{0}Byte \u{1b}[31mred\u{7}".into();
+    record.subjects[2].name = long.clone();
+    record.subjects[3].name = "Ana 👩\u{200d}💻🔥 Ré".into();
+    record.verdicts[0].reason = "line one\r\nline two\u{0}\u{2028}".into();
+    record.notes.push(format!("{long}\u{202E}"));
+    let (pack, o) = render(&dir, &record, "pack", &["--formats", "html,pdf,csv,json,junit"]);
+    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "{}", shown(&o));
+    // JSON: the record comes back exactly.
+    let back: Record = serde_json::from_slice(&std::fs::read(pack.join("run.json")).unwrap()).unwrap();
+    assert_eq!(back, record);
+    // HTML: no NUL, no escape, and no bidi override to reorder what follows; each is
+    // shown as its code point.
+    let html = std::fs::read_to_string(pack.join("index.html")).unwrap();
+    for c in ['\u{0}', '\u{1b}', '\u{202E}'] {
+        assert!(!html.contains(c), "{c:?} in the HTML");
+    }
+    assert!(html.contains("Eve [U+202E]gpj.exe[U+202C] Mallory") && html.contains("Nul[U+0000]Byte"));
+    assert!(html.contains("Ana 👩\u{200d}💻🔥 Ré") && html.contains(&long));
+    // JUnit XML must stay well-formed: XML 1.0 allows no NUL, ESC or BEL.
+    let junit = std::fs::read_to_string(pack.join("junit.xml")).unwrap();
+    for c in ['\u{0}', '\u{1b}', '\u{7}'] {
+        assert!(!junit.contains(c), "{c:?} in junit.xml");
+    }
+    // CSV: one record per check still (the line breaks inside fields are quoted).
+    let csv = parse_csv(&std::fs::read_to_string(pack.join("measurements.csv")).unwrap());
+    assert!(csv.iter().skip(1).all(|r| r.len() == csv[0].len()), "ragged CSV");
+    // PDF and CSV show the same, and the long name does not take the other text away.
+    let text = pdftotext(&pack.join("report.pdf"));
+    assert!(text.contains(&record.subjects[3].login) && text.contains("[U+202E]"));
+    assert!(!text.contains('\u{202E}') && !text.contains('\u{0}'));
+    assert!(csv.iter().any(|r| r.iter().any(|f| f.contains("line two[U+0000]"))), "the reason in the CSV");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn templates_can_be_overridden_and_a_broken_one_is_one_clear_line() {
     let dir = scratch("pack-templates");

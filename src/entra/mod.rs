@@ -188,22 +188,8 @@ impl GraphClient {
 
     async fn get_json(&self, url: Url, label: &str, advanced: bool) -> Result<Value, ApiError> {
         let call = Call { system: System::Graph, endpoint: label, method: "GET", raw: None };
-        let mut attempt = 1;
-        loop {
-            let again = attempt < api::BODY_ATTEMPTS;
-            attempt += 1;
-            let (status, headers, text) = match self.call(Method::GET, url.clone(), label, advanced, None).await {
-                Err(ApiError::Malformed { .. }) if again => continue,
-                r => r?,
-            };
-            if !(200..300).contains(&status) {
-                return Err(api::vendor_error(&call, status, &headers, &text));
-            }
-            match api::json(&call, &text) {
-                Err(_) if again => continue,
-                r => return r,
-            }
-        }
+        let read = || self.call(Method::GET, url.clone(), label, advanced, None);
+        api::json_call(&call, true, read).await.map(|(v, _)| v)
     }
 
     /// Every item of a collection, following `@odata.nextLink` whole until it is absent.

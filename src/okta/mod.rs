@@ -161,22 +161,7 @@ impl OktaClient {
     ) -> Result<(Value, HeaderMap), ApiError> {
         let m = method.as_str().to_string();
         let call = Call { system: System::Okta, endpoint: label, method: &m, raw: None };
-        let mut attempt = 1;
-        loop {
-            let again = idempotent && attempt < api::BODY_ATTEMPTS;
-            attempt += 1;
-            let (status, headers, text) = match self.call(method.clone(), url.clone(), label, body, idempotent).await {
-                Err(ApiError::Malformed { .. }) if again => continue,
-                r => r?,
-            };
-            if !(200..300).contains(&status) {
-                return Err(api::vendor_error(&call, status, &headers, &text));
-            }
-            match api::json(&call, &text) {
-                Err(_) if again => continue,
-                r => return Ok((r?, headers)),
-            }
-        }
+        api::json_call(&call, idempotent, || self.call(method.clone(), url.clone(), label, body, idempotent)).await
     }
 
     fn parse<T: serde::de::DeserializeOwned>(label: &str, method: &str, v: Value) -> Result<T, ApiError> {

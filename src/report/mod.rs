@@ -7,6 +7,7 @@ pub mod csv;
 pub mod fmt;
 pub mod html;
 pub mod junit;
+pub mod neutral;
 pub mod pdf;
 pub mod view;
 
@@ -40,6 +41,9 @@ pub struct Options<'a> {
 }
 
 pub fn render(record: &Record, record_sha256: &str, o: &Options) -> Result<Rendered, ReportError> {
+    // The views show text that would act (a bidi override, a NUL) as `[U+XXXX]`.
+    let shown = neutral::record(record);
+    let record = shown.as_ref();
     let view = View::new(record, o.signing.clone(), record_sha256.to_string(), o.raw_events);
     let mut files = Vec::new();
     let mut warnings = Vec::new();

@@ -67,19 +67,27 @@ fn slow_default() -> Human {
     Human(Duration::from_secs(60))
 }
 
-impl OktaFaults {
-    pub fn api(&self) -> ApiFaults {
+/// The API faults of a faults table (the keys every table shares).
+macro_rules! api_faults {
+    ($t:expr, $skew:expr) => {
         ApiFaults {
-            rate_429: self.rate_429,
-            rate_5xx: self.rate_5xx,
-            latency: self.latency,
-            rate_reset: self.rate_reset,
-            rate_slow: self.rate_slow,
-            slow: self.slow,
-            rate_malformed: self.rate_malformed,
-            extra_field: self.extra_field,
-            clock_skew: Skew::default(),
+            rate_429: $t.rate_429,
+            rate_5xx: $t.rate_5xx,
+            latency: $t.latency,
+            rate_reset: $t.rate_reset,
+            rate_slow: $t.rate_slow,
+            slow: $t.slow,
+            rate_malformed: $t.rate_malformed,
+            extra_field: $t.extra_field,
+            clock_skew: $skew,
         }
+    };
+}
+
+impl OktaFaults {
+    /// Okta's clock is the one every T0 is read from: it is never skewed.
+    pub fn api(&self) -> ApiFaults {
+        api_faults!(self, Skew::default())
     }
 }
 
@@ -225,17 +233,7 @@ macro_rules! leg_table {
 
         impl $name {
             pub fn api(&self) -> ApiFaults {
-                ApiFaults {
-                    rate_429: self.rate_429,
-                    rate_5xx: self.rate_5xx,
-                    latency: self.latency,
-                    rate_reset: self.rate_reset,
-                    rate_slow: self.rate_slow,
-                    slow: self.slow,
-                    rate_malformed: self.rate_malformed,
-                    extra_field: self.extra_field,
-                    clock_skew: self.clock_skew,
-                }
+                api_faults!(self, self.clock_skew)
             }
 
             pub fn leg(&self) -> LegFaults {
