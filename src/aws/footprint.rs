@@ -22,6 +22,9 @@ use crate::raw::RawLog;
 pub struct CountCalls {
     pub footprint: Arc<Footprint>,
     pub raw: Option<Arc<RawLog>>,
+    /// AWS's clock less ours, from the last response's `Date` header (the SDK corrects
+    /// its signing clock with it but does not say).
+    pub clock_offset: Arc<std::sync::Mutex<Option<chrono::TimeDelta>>>,
 }
 
 fn label(cfg: &ConfigBag) -> String {
@@ -54,6 +57,10 @@ impl Intercept for CountCalls {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let r = ctx.response();
+        if let Some(date) = r.headers().get("date").and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok()) {
+            let offset = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+            *self.clock_offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(offset);
+        }
         let status = r.status().as_u16();
         let kind = r.headers().get("x-amzn-errortype").unwrap_or("");
         let throttled = status == 429 || kind.contains("Throttling");

@@ -34,6 +34,7 @@ pub struct AwsClient {
     store_id: String,
     instance_arn: String,
     lookups: Pacer,
+    clock_offset: Arc<std::sync::Mutex<Option<chrono::TimeDelta>>>,
 }
 
 /// Converts an SDK error into the one-line `ApiError` of every client.
@@ -165,7 +166,12 @@ impl AwsClient {
         footprint: Arc<Footprint>,
         raw: Option<Arc<RawLog>>,
     ) -> AwsClient {
-        let count = || footprint::CountCalls { footprint: footprint.clone(), raw: raw.clone() };
+        let clock_offset = Arc::default();
+        let count = || footprint::CountCalls {
+            footprint: footprint.clone(),
+            raw: raw.clone(),
+            clock_offset: Arc::clone(&clock_offset),
+        };
         let timeouts = timeouts(sdk);
         let is = aws_sdk_identitystore::config::Builder::from(sdk)
             .interceptor(count())
@@ -199,7 +205,13 @@ impl AwsClient {
             // can arrive less than a second apart: a quarter second of margin keeps a
             // paced pager from tripping the limit it paces for.
             lookups: Pacer::new(2, Duration::from_millis(1250)),
+            clock_offset,
         }
+    }
+
+    /// AWS's clock less ours, measured from the last response's `Date` header.
+    pub fn clock_offset(&self) -> Option<chrono::TimeDelta> {
+        *self.clock_offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     // --- identitystore -------------------------------------------------------

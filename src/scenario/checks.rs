@@ -236,8 +236,8 @@ fn timed_check(
 }
 
 pub async fn draw(s: &Settings, c: &Clients<'_>, record: &mut Record, g: &Gathered) {
-    // AWS sends a Date header too, but the SDK does not expose it: no offset is assumed.
-    let offsets = (c.graph.http().clock_offset(), None);
+    // Each downstream's clock offset, from its Date headers (AWS's through the SDK's interceptor).
+    let offsets = (c.graph.http().clock_offset(), c.aws.clock_offset());
     for (what, error, consequence) in [
         ("the Okta System Log", &g.unread.log, "T0s are our own request times and push checks are UNKNOWN"),
         ("Entra directory audits", &g.unread.audits, "Entra times are the poll windows' bounds"),

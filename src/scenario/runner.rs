@@ -202,7 +202,11 @@ pub async fn run(s: &Settings, c: &Clients<'_>, footprint: &Arc<Footprint>) -> R
         .collect();
     record.footprint = footprint.snapshot();
     record.targets = s.targets.clone();
-    for (system, offset) in [("okta", c.okta.http().clock_offset()), ("graph", c.graph.http().clock_offset())] {
+    for (system, offset) in [
+        ("okta", c.okta.http().clock_offset()),
+        ("graph", c.graph.http().clock_offset()),
+        ("aws", c.aws.clock_offset()),
+    ] {
         if let Some(o) = offset {
             record
                 .clock_offsets
@@ -363,9 +367,9 @@ async fn phases(
     // A trail that cannot be read is recorded, not fatal: the checks that needed it say
     // so (UNKNOWN), and the others still stand on the polling.
     let (okta_events, log_error) = split(okta_events_of(c, &ids, since, until).await);
-    // Each trail is asked in its own system's clock: Graph's offset is measured from its
-    // Date headers; the AWS SDK hides its own, so CloudTrail is asked with a margin wider
-    // than any skew SigV4 lets through (5 minutes).
+    // Each trail is asked in its own system's clock: Graph's by its measured offset;
+    // CloudTrail with a fixed margin wider than any skew SigV4 lets through (5 minutes),
+    // which holds whether or not an offset was measured.
     let graph_offset = c.graph.http().clock_offset().unwrap_or_else(chrono::Duration::zero);
     let margin = chrono::Duration::seconds(2);
     let (audits, audits_error) = split(
