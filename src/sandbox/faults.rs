@@ -32,7 +32,7 @@ pub struct ApiFaults {
     pub slow: Human,
     /// Fraction of API calls answered with the JSON body cut short, after the call took effect.
     pub rate_malformed: f64,
-    /// Every JSON object in every answer carries a field no client knows.
+    /// Every answer's page and its items carry a field no client knows.
     pub extra_field: bool,
     /// How far the system's clock is off: its `Date` headers and its audit times.
     pub clock_skew: Skew,

@@ -23,10 +23,10 @@ pub enum Hit {
 /// Counts the call, waits the injected latency, and draws the call's fate.
 pub async fn pre(shared: &Shared, system: System, endpoint: &str) -> Hit {
     let api = shared.faults().api(system);
-    let hit = {
+    let (hit, slow) = {
         let mut t = shared.tenant();
         *t.calls.entry((system, endpoint.to_string())).or_default() += 1;
-        if t.rng.chance(api.rate_429) {
+        let hit = if t.rng.chance(api.rate_429) {
             Hit::TooMany
         } else if t.rng.chance(api.rate_5xx) {
             Hit::Server([500, 502, 503][t.rng.below(3) as usize])
@@ -36,9 +36,9 @@ pub async fn pre(shared: &Shared, system: System, endpoint: &str) -> Hit {
             Hit::Malformed
         } else {
             Hit::None
-        }
+        };
+        (hit, api.rate_slow > 0.0 && t.rng.chance(api.rate_slow))
     };
-    let slow = api.rate_slow > 0.0 && shared.tenant().rng.chance(api.rate_slow);
     let wait = api.latency.0 + if slow { api.slow.0 } else { std::time::Duration::ZERO };
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
@@ -56,7 +56,7 @@ pub fn reset() -> Response {
 }
 
 /// What the call's faults do to a served response: a body cut short, or an extra
-/// field in every JSON object.
+/// field on the page and its items.
 pub async fn post(resp: Response, hit: Hit, api: &super::faults::ApiFaults) -> Response {
     if hit != Hit::Malformed && !api.extra_field {
         return resp;
